@@ -33,7 +33,8 @@ void ExpectMethods(const std::string& service,
 TEST(CppStubsTest, EveryServiceExposesItsRpcs) {
   ExpectMethods("sotto.v1.Broker",
                 {"RegisterCall", "GetCall", "ListCalls", "EndCall", "HoldCall",
-                 "ResumeCall", "TransferCall", "UpdateParticipantMedia",
+                 "ResumeCall", "UpdateCall", "PauseCallRecording",
+                 "ResumeCallRecording", "TransferCall", "UpdateParticipantMedia",
                  "CreateSupervision", "SetSupervisionMode", "DeleteSupervision",
                  "GetSupervision", "ListSupervisions", "WatchCall",
                  "WatchCalls"});
