@@ -1,0 +1,235 @@
+#include "media_engine/jitter/source_buffer.h"
+
+#include <algorithm>
+
+namespace sotto::media {
+namespace {
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+int64_t CeilDiv(int64_t a, int64_t b) { return -FloorDiv(-a, b); }
+
+constexpr int64_t kMaxPutSamples = 3 * kSamplesPerFrame;  // 60 ms
+// An in-order packet this far off its expected timing is a timestamp jump
+// (or a stall long enough that playing it would be playing it late).
+constexpr Micros kJumpEarly = 100'000;
+constexpr Micros kJumpLateBeyondAllowance = 100'000;
+
+}  // namespace
+
+SourceBuffer::SourceBuffer(const SourceBufferConfig& config)
+    : config_(config), allowance_(config.initial_allowance) {
+  for (Slot& slot : ring_) {
+    slot.samples.fill(0);
+    slot.filled.fill(0);
+  }
+}
+
+int64_t SourceBuffer::Unwrap(uint32_t rtp_timestamp) const {
+  const int32_t delta =
+      static_cast<int32_t>(rtp_timestamp - static_cast<uint32_t>(last_ts_));
+  return last_ts_ + delta;
+}
+
+void SourceBuffer::ResetSlot(int64_t slot) {
+  Slot& s = ring_[Index(slot)];
+  s.samples.fill(0);
+  s.filled.fill(0);
+  s.filled_count = 0;
+  s.concealed = false;
+}
+
+void SourceBuffer::Anchor(int64_t ts, int64_t samples, Micros now,
+                          const RoomTimeline& timeline) {
+  const bool fresh = !active_;
+  int64_t slot = timeline.SlotAtOrAfter(now);
+  if (anchored_ || active_) slot = std::max(slot, final_slot_);
+  anchored_ = true;
+  active_ = true;
+  anchor_slot_ = slot;
+  anchor_ts_ = ts;
+  final_slot_ = slot;
+  first_valid_slot_ = slot;
+  max_written_slot_ = slot - 1;
+  last_in_order_end_ = ts + samples;
+  packet_phase_ = ts;
+  packet_samples_ = samples;
+  concealed_run_ = 0;
+  transit_count_ = 0;
+  transit_next_ = 0;
+  base_transit_ = now - (ts + samples) * kMicrosPerSample;
+  if (fresh) {
+    peak_deviation_ = config_.initial_allowance - config_.min_allowance;
+    allowance_ = config_.initial_allowance;
+  }
+  last_decay_time_ = now;
+  ++stats_.resyncs;
+}
+
+void SourceBuffer::ObserveTransit(int64_t ts_end, Micros now) {
+  const Micros transit = now - ts_end * kMicrosPerSample;
+  transits_[transit_next_] = transit;
+  transit_next_ = (transit_next_ + 1) % kTransitWindow;
+  transit_count_ = std::min(transit_count_ + 1, kTransitWindow);
+  Micros base = transit;
+  for (int i = 0; i < transit_count_; ++i) base = std::min(base, transits_[i]);
+  base_transit_ = base;
+
+  // Peak-hold of the delay variation, decaying so the allowance shrinks
+  // back once the network calms down.
+  const Micros elapsed = now - last_decay_time_;
+  last_decay_time_ = now;
+  if (elapsed > 0) {
+    peak_deviation_ -=
+        static_cast<Micros>(static_cast<double>(peak_deviation_) * elapsed /
+                            static_cast<double>(config_.allowance_decay));
+    if (peak_deviation_ < 0) peak_deviation_ = 0;
+  }
+  peak_deviation_ = std::max(peak_deviation_, transit - base);
+  allowance_ = std::clamp(peak_deviation_ + config_.min_allowance,
+                          config_.min_allowance, config_.max_allowance);
+}
+
+SourceBuffer::PutResult SourceBuffer::Put(uint32_t rtp_timestamp,
+                                          absl::Span<const int16_t> samples,
+                                          bool in_order, Micros now,
+                                          const RoomTimeline& timeline) {
+  const int64_t n = static_cast<int64_t>(samples.size());
+  if (n == 0 || n > kMaxPutSamples) return PutResult::kInvalid;
+
+  PutResult result = PutResult::kStored;
+  int64_t ts;
+  if (!anchored_ || !active_) {
+    ts = anchored_ ? Unwrap(rtp_timestamp) : rtp_timestamp;
+    Anchor(ts, n, now, timeline);
+    result = PutResult::kResynced;
+  } else {
+    ts = Unwrap(rtp_timestamp);
+    if (in_order) {
+      const Micros deviation =
+          (now - (ts + n) * kMicrosPerSample) - base_transit_;
+      const int64_t pos = anchor_slot_ * kSamplesPerFrame + (ts - anchor_ts_);
+      const int64_t last_slot = FloorDiv(pos + n - 1, kSamplesPerFrame);
+      if (deviation < -kJumpEarly ||
+          deviation > config_.max_allowance + kJumpLateBeyondAllowance ||
+          last_slot >= final_slot_ + kMaxAheadSlots ||
+          last_slot < final_slot_ - kRingSlots / 2) {
+        Anchor(ts, n, now, timeline);
+        result = PutResult::kResynced;
+      }
+    }
+  }
+  last_ts_ = std::max(last_ts_, ts);
+  if (!anchored_) last_ts_ = ts;
+  last_arrival_ = now;
+
+  const int64_t pos = anchor_slot_ * kSamplesPerFrame + (ts - anchor_ts_);
+  const int64_t first_slot = FloorDiv(pos, kSamplesPerFrame);
+  const int64_t last_slot = FloorDiv(pos + n - 1, kSamplesPerFrame);
+  ObserveTransit(ts + n, now);
+  if (in_order) {
+    last_in_order_end_ = ts + n;
+    packet_phase_ = ts;
+    packet_samples_ = n;
+  }
+  if (last_slot < final_slot_) {
+    ++stats_.packets_late;
+    return PutResult::kLate;
+  }
+  if (last_slot >= final_slot_ + kMaxAheadSlots) {
+    // Out of order and far ahead: not trustworthy timing; drop it.
+    ++stats_.packets_late;
+    return PutResult::kLate;
+  }
+  (void)first_slot;
+
+  int64_t newly_filled = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t p = pos + i;
+    const int64_t slot = FloorDiv(p, kSamplesPerFrame);
+    if (slot < final_slot_) continue;  // that part is already final
+    while (max_written_slot_ < slot) ResetSlot(++max_written_slot_);
+    Slot& s = ring_[Index(slot)];
+    const int bit = static_cast<int>(p - slot * kSamplesPerFrame);
+    const uint64_t mask = uint64_t{1} << (bit % 64);
+    if ((s.filled[bit / 64] & mask) != 0) continue;
+    s.filled[bit / 64] |= mask;
+    s.samples[bit] = samples[i];
+    ++s.filled_count;
+    ++newly_filled;
+  }
+  if (newly_filled == 0 && result == PutResult::kStored) {
+    ++stats_.packets_duplicate;
+    return PutResult::kDuplicate;
+  }
+  FinalizeComplete();
+  return result;
+}
+
+void SourceBuffer::FinalizeComplete() {
+  while (final_slot_ <= max_written_slot_) {
+    Slot& s = ring_[Index(final_slot_)];
+    if (s.filled_count != kSamplesPerFrame) break;
+    s.concealed = false;
+    concealed_run_ = 0;
+    ++stats_.frames_complete;
+    ++final_slot_;
+  }
+}
+
+void SourceBuffer::Conceal(int64_t slot) {
+  while (max_written_slot_ < slot) ResetSlot(++max_written_slot_);
+  Slot& s = ring_[Index(slot)];
+  ++concealed_run_;
+  // Each concealed frame scales the previous one so that the run telescopes
+  // to (fade - run) / fade of the last real audio: a smooth fade to silence.
+  const int fade = std::max(1, config_.fade_frames);
+  const int remaining = std::max(0, fade - concealed_run_);
+  const float gain = remaining == 0 ? 0.0f
+                                    : static_cast<float>(remaining) /
+                                          static_cast<float>(remaining + 1);
+  const bool have_previous = slot - 1 >= first_valid_slot_;
+  const AudioFrame& previous = ring_[Index(slot - 1)].samples;
+  for (int i = 0; i < kSamplesPerFrame; ++i) {
+    if ((s.filled[i / 64] >> (i % 64)) & 1) continue;
+    s.samples[i] =
+        have_previous ? static_cast<int16_t>(previous[i] * gain) : int16_t{0};
+  }
+  s.concealed = true;
+  ++stats_.frames_concealed;
+}
+
+Micros SourceBuffer::ExpectedArrival(int64_t slot) const {
+  const int64_t slot_end_ts =
+      anchor_ts_ + (slot - anchor_slot_ + 1) * kSamplesPerFrame;
+  // The samples arrive with the packet that carries them; packets are
+  // `packet_samples_` long, on boundaries through `packet_phase_`.
+  const int64_t packets = CeilDiv(slot_end_ts - packet_phase_,
+                                  std::max<int64_t>(1, packet_samples_));
+  const int64_t packet_end_ts = packet_phase_ + packets * packet_samples_;
+  return base_transit_ + packet_end_ts * kMicrosPerSample;
+}
+
+Micros SourceBuffer::NextDeadline() const {
+  return ExpectedArrival(final_slot_) + allowance_;
+}
+
+void SourceBuffer::AdvanceTo(Micros now) {
+  if (!active_) return;
+  FinalizeComplete();
+  for (int guard = 0; guard < kRingSlots && now >= NextDeadline(); ++guard) {
+    Conceal(final_slot_);
+    ++final_slot_;
+    FinalizeComplete();
+  }
+  const Micros packet_time = packet_samples_ * kMicrosPerSample;
+  if (now - last_arrival_ > config_.inactive_after + packet_time) {
+    active_ = false;
+  }
+}
+
+}  // namespace sotto::media
