@@ -1,0 +1,97 @@
+// One media worker's loop: epoll over leg sockets, a deadline timer queue
+// and a task queue for the control thread.
+#ifndef SOTTO_MEDIA_ENGINE_NET_EVENT_LOOP_H_
+#define SOTTO_MEDIA_ENGINE_NET_EVENT_LOOP_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <queue>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "media_engine/base/clock.h"
+
+namespace sotto::media::net {
+
+// Called on the loop thread when its fd is readable. Must drain or read as
+// much as it wants; the loop is level-triggered.
+class FdHandler {
+ public:
+  virtual ~FdHandler() = default;
+  virtual void OnReadable(Micros now) = 0;
+};
+
+// A deadline. Owned by the caller; must be cancelled before destruction.
+class Timer {
+ public:
+  virtual ~Timer() = default;
+  virtual void OnTimer(Micros now) = 0;
+
+ private:
+  friend class EventLoop;
+  Micros when_ = -1;  // -1: not scheduled
+  uint64_t generation_ = 0;
+};
+
+// Everything but Post() and Stop() runs on the loop thread. Timers are a
+// binary heap with lazy cancellation: rescheduling pushes a new entry and
+// stale ones are skipped when popped, so the per-packet path does a push at
+// most (amortised: the heap's storage is reserved up front).
+class EventLoop {
+ public:
+  explicit EventLoop(const Clock& clock);
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Loop thread (or before Run starts).
+  absl::Status AddFd(int fd, FdHandler* handler);
+  void RemoveFd(int fd);
+  // (Re)schedules `timer` to fire at `when`; a timer fires at most once per
+  // schedule.
+  void Schedule(Timer* timer, Micros when);
+  void Cancel(Timer* timer);
+
+  // Any thread: runs `task` on the loop thread soon.
+  void Post(std::function<void()> task);
+  // Any thread: Run() returns after the current iteration.
+  void Stop();
+
+  // Runs until Stop().
+  void Run();
+  // One iteration: fires due timers, waits up to `max_wait` for I/O or a
+  // task, handles it. Returns false once stopped.
+  bool RunOnce(Micros max_wait);
+
+  const Clock& clock() const { return clock_; }
+  // Loop iterations and timer firings (for metrics).
+  uint64_t iterations() const { return iterations_; }
+
+ private:
+  struct Entry {
+    Micros when;
+    uint64_t generation;
+    Timer* timer;
+    bool operator>(const Entry& other) const { return when > other.when; }
+  };
+  void FireDueTimers(Micros now);
+  void RunTasks();
+
+  const Clock& clock_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> timers_;
+  uint64_t next_generation_ = 1;
+  uint64_t iterations_ = 0;
+  std::atomic<bool> stopped_{false};
+  absl::Mutex tasks_mutex_;
+  std::vector<std::function<void()>> tasks_ ABSL_GUARDED_BY(tasks_mutex_);
+  std::vector<std::function<void()>> running_tasks_;
+};
+
+}  // namespace sotto::media::net
+
+#endif  // SOTTO_MEDIA_ENGINE_NET_EVENT_LOOP_H_
