@@ -166,22 +166,23 @@ SourceBuffer::PutResult SourceBuffer::Put(uint32_t rtp_timestamp,
     ++stats_.packets_duplicate;
     return PutResult::kDuplicate;
   }
-  FinalizeComplete();
+  FinalizeComplete(now);
   return result;
 }
 
-void SourceBuffer::FinalizeComplete() {
+void SourceBuffer::FinalizeComplete(Micros now) {
   while (final_slot_ <= max_written_slot_) {
     Slot& s = ring_[Index(final_slot_)];
     if (s.filled_count != kSamplesPerFrame) break;
     s.concealed = false;
+    s.final_time = now;
     concealed_run_ = 0;
     ++stats_.frames_complete;
     ++final_slot_;
   }
 }
 
-void SourceBuffer::Conceal(int64_t slot) {
+void SourceBuffer::Conceal(int64_t slot, Micros now) {
   while (max_written_slot_ < slot) ResetSlot(++max_written_slot_);
   Slot& s = ring_[Index(slot)];
   ++concealed_run_;
@@ -200,6 +201,7 @@ void SourceBuffer::Conceal(int64_t slot) {
         have_previous ? static_cast<int16_t>(previous[i] * gain) : int16_t{0};
   }
   s.concealed = true;
+  s.final_time = now;
   ++stats_.frames_concealed;
 }
 
@@ -220,11 +222,11 @@ Micros SourceBuffer::NextDeadline() const {
 
 void SourceBuffer::AdvanceTo(Micros now) {
   if (!active_) return;
-  FinalizeComplete();
+  FinalizeComplete(now);
   for (int guard = 0; guard < kRingSlots && now >= NextDeadline(); ++guard) {
-    Conceal(final_slot_);
+    Conceal(final_slot_, now);
     ++final_slot_;
-    FinalizeComplete();
+    FinalizeComplete(now);
   }
   const Micros packet_time = packet_samples_ * kMicrosPerSample;
   if (now - last_arrival_ > config_.inactive_after + packet_time) {

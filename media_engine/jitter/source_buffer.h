@@ -108,6 +108,9 @@ class SourceBuffer {
     return ring_[Index(slot)].samples;
   }
   bool Concealed(int64_t slot) const { return ring_[Index(slot)].concealed; }
+  // When the frame became final (its last sample arrived, or it was
+  // concealed). The mixer measures added latency from it.
+  Micros FinalTime(int64_t slot) const { return ring_[Index(slot)].final_time; }
 
   // Current allowance for jitter (added delay on a jittery network).
   Micros allowance() const { return allowance_; }
@@ -124,6 +127,7 @@ class SourceBuffer {
     std::array<uint64_t, 3> filled;  // one bit per sample (160 bits)
     int filled_count = 0;
     bool concealed = false;
+    Micros final_time = 0;
   };
 
   static size_t Index(int64_t slot) {
@@ -133,8 +137,8 @@ class SourceBuffer {
   void Anchor(int64_t ts, int64_t samples, Micros now,
               const RoomTimeline& timeline);
   void ResetSlot(int64_t slot);
-  void Conceal(int64_t slot);
-  void FinalizeComplete();
+  void Conceal(int64_t slot, Micros now);
+  void FinalizeComplete(Micros now);
   void ObserveTransit(int64_t ts_end, Micros now);
   // Expected arrival of the packet that completes `slot`.
   Micros ExpectedArrival(int64_t slot) const;

@@ -100,6 +100,7 @@ bool RoomMixer::TryMix(int sink, Member& member, Micros now) {
   std::array<MixInput, kMaxRoomMembers> inputs;
   int input_count = 0;
   bool hears_active_source = false;
+  Micros earliest_final = now;
   for (int source = 0; source < kMaxRoomMembers; ++source) {
     if (source == sink || !members_[source]) continue;
     const float gain = routing_.Gain(source, sink);
@@ -107,6 +108,7 @@ bool RoomMixer::TryMix(int sink, Member& member, Micros now) {
     const SourceBuffer& buffer = members_[source]->source;
     if (buffer.Readable(slot)) {
       inputs[input_count++] = MixInput{&buffer.Frame(slot), gain};
+      earliest_final = std::min(earliest_final, buffer.FinalTime(slot));
       hears_active_source = true;
     } else if (buffer.active() && buffer.final_slot() <= slot) {
       return false;  // its frame is still coming (or not yet overdue)
@@ -118,7 +120,7 @@ bool RoomMixer::TryMix(int sink, Member& member, Micros now) {
     return false;  // nothing to hear: keep wall-clock pace
   }
   member.combiner.Mix(absl::MakeConstSpan(inputs.data(), input_count), &mixed_);
-  observer_->OnMixedFrame(sink, slot, mixed_);
+  observer_->OnMixedFrame(sink, slot, mixed_, now - earliest_final);
   ++member.next_slot;
   ++frames_mixed_;
   return true;

@@ -25,8 +25,11 @@ class RoomMixerObserver {
   // The mix for `sink` covering room slot `slot`. Slots arrive in order and
   // each exactly once per sink (a skipped slot is reported by `slot`
   // jumping; the sink's RTP timestamps follow the slot).
-  virtual void OnMixedFrame(int sink, int64_t slot,
-                            const AudioFrame& frame) = 0;
+  // `max_input_wait` is how long the input that waited longest sat final
+  // before this mix: the latency the mixer added (0 when the last input
+  // just arrived).
+  virtual void OnMixedFrame(int sink, int64_t slot, const AudioFrame& frame,
+                            Micros max_input_wait) = 0;
   // A source's final frame for `slot` (for the recorder's tap), in order.
   virtual void OnSourceFrame(int source, int64_t slot, const AudioFrame& frame,
                              bool concealed) = 0;

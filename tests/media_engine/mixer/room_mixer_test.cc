@@ -151,7 +151,9 @@ class Harness : public RoomMixerObserver {
     }
   }
 
-  void OnMixedFrame(int sink, int64_t slot, const AudioFrame& frame) override {
+  void OnMixedFrame(int sink, int64_t slot, const AudioFrame& frame,
+                    Micros max_input_wait) override {
+    max_wait_[sink] = std::max(max_wait_[sink], max_input_wait);
     // The expected mix: gain x the tap's frame of every source, exactly.
     AudioFrame expected{};
     bool limited = false;
@@ -188,6 +190,7 @@ class Harness : public RoomMixerObserver {
   Micros switch_time_ = 0;
   bool check_exact_ = true;
   std::map<int, int64_t> first_after_switch_;
+  std::map<int, Micros> max_wait_;
   std::map<int, std::vector<Emission>> out_;
   std::map<int, std::vector<Emission>> tap_;
 };
@@ -351,6 +354,7 @@ TEST(RoomMixerTest, FramesAreMixedTheMomentTheirInputsArrive) {
     ++checked;
   }
   EXPECT_GT(checked, 190);
+  EXPECT_EQ(h.max_wait_[kCustomer], 0);
   // The agent hears customer and supervisor: it waits for the later of the
   // two, never for a timer.
   std::map<int64_t, Micros> customer_arrival, supervisor_arrival;
