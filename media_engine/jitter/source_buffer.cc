@@ -18,6 +18,7 @@ constexpr int64_t kMaxPutSamples = 3 * kSamplesPerFrame;  // 60 ms
 // (or a stall long enough that playing it would be playing it late).
 constexpr Micros kJumpEarly = 100'000;
 constexpr Micros kJumpLateBeyondAllowance = 100'000;
+constexpr int kLateRunForResync = 3;
 
 }  // namespace
 
@@ -59,6 +60,7 @@ void SourceBuffer::Anchor(int64_t ts, int64_t samples, Micros now,
   packet_phase_ = ts;
   packet_samples_ = samples;
   concealed_run_ = 0;
+  late_in_order_run_ = 0;
   transit_count_ = 0;
   transit_next_ = 0;
   base_transit_ = now - (ts + samples) * kMicrosPerSample;
@@ -114,10 +116,16 @@ SourceBuffer::PutResult SourceBuffer::Put(uint32_t rtp_timestamp,
           (now - (ts + n) * kMicrosPerSample) - base_transit_;
       const int64_t pos = anchor_slot_ * kSamplesPerFrame + (ts - anchor_ts_);
       const int64_t last_slot = FloorDiv(pos + n - 1, kSamplesPerFrame);
+      // A late in-order packet is usually network delay; several in a row
+      // mean the sender moved its timestamps back (the next sequence number
+      // with an old timestamp): follow it rather than drop everything.
+      const bool late = last_slot < final_slot_;
+      late_in_order_run_ = late ? late_in_order_run_ + 1 : 0;
       if (deviation < -kJumpEarly ||
           deviation > config_.max_allowance + kJumpLateBeyondAllowance ||
           last_slot >= final_slot_ + kMaxAheadSlots ||
-          last_slot < final_slot_ - kRingSlots / 2) {
+          last_slot < final_slot_ - kRingSlots / 2 ||
+          late_in_order_run_ >= kLateRunForResync) {
         Anchor(ts, n, now, timeline);
         result = PutResult::kResynced;
       }

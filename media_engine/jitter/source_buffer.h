@@ -34,7 +34,7 @@ class RoomTimeline {
 
 struct SourceBufferConfig {
   // Least extra wait past a frame's expected arrival before concealing it.
-  Micros min_allowance = 2'000;
+  Micros min_allowance = 5'000;
   // Wait allowed for a new stream before any jitter is measured. It costs
   // nothing on a clean network (complete frames never wait); it only decides
   // how long a missing frame is waited for while the buffer is still
@@ -158,6 +158,7 @@ class SourceBuffer {
   int64_t first_valid_slot_ = 0;
   int64_t max_written_slot_ = -1;
   int concealed_run_ = 0;
+  int late_in_order_run_ = 0;
   Micros last_arrival_ = 0;
 
   // Arrival model: transit = arrival - timestamp_end * 125 us.

@@ -35,6 +35,15 @@ class RoomMixerObserver {
                              bool concealed) = 0;
 };
 
+// Audio added on top of one sink's mix (a cue tone, an announcement).
+class ExtraAudio {
+ public:
+  virtual ~ExtraAudio() = default;
+  // Fills `out` with the frame for `slot` and returns true, or returns
+  // false when it has nothing (finished).
+  virtual bool Render(int64_t slot, AudioFrame* out) = 0;
+};
+
 // Mixes one room. Not thread-safe: a room lives on one worker. Members are
 // numbered 0..kMaxRoomMembers-1 by the caller (the leg table). Memory for a
 // member is allocated when it is added (control path); audio handling and
@@ -72,6 +81,12 @@ class RoomMixer {
   // When Process must run next (absent new audio).
   Micros NextWakeup() const;
 
+  // Adds `extra` to what `sink` hears until it finishes or is replaced;
+  // nullptr removes it. Not owned.
+  void SetExtraAudio(int sink, ExtraAudio* extra) {
+    if (members_[sink]) members_[sink]->extra = extra;
+  }
+
   const RoomTimeline& timeline() const { return timeline_; }
   const SourceBuffer* source(int member) const {
     return members_[member] ? &members_[member]->source : nullptr;
@@ -89,6 +104,7 @@ class RoomMixer {
     FrameCombiner combiner;
     int64_t next_slot = 0;  // as a sink: next slot to mix
     int64_t tap_slot = 0;   // as a source: next final frame to report
+    ExtraAudio* extra = nullptr;
   };
 
   void EmitTap(int member);
@@ -106,6 +122,7 @@ class RoomMixer {
   RoutingMatrix routing_;
   std::array<std::unique_ptr<Member>, kMaxRoomMembers> members_;
   AudioFrame mixed_{};
+  AudioFrame extra_frame_{};
   uint64_t frames_mixed_ = 0;
   uint64_t frames_skipped_ = 0;
 };

@@ -15,7 +15,8 @@
 namespace sotto::v1 {
 namespace {
 
-const google::protobuf::ServiceDescriptor* FindService(const std::string& name) {
+const google::protobuf::ServiceDescriptor* FindService(
+    const std::string& name) {
   return google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
       name);
 }
@@ -31,13 +32,13 @@ void ExpectMethods(const std::string& service,
 }
 
 TEST(CppStubsTest, EveryServiceExposesItsRpcs) {
-  ExpectMethods("sotto.v1.Broker",
-                {"RegisterCall", "GetCall", "ListCalls", "EndCall", "HoldCall",
-                 "ResumeCall", "UpdateCall", "PauseCallRecording",
-                 "ResumeCallRecording", "TransferCall", "UpdateParticipantMedia",
-                 "CreateSupervision", "SetSupervisionMode", "DeleteSupervision",
-                 "GetSupervision", "ListSupervisions", "WatchCall",
-                 "WatchCalls"});
+  ExpectMethods(
+      "sotto.v1.Broker",
+      {"RegisterCall", "GetCall", "ListCalls", "EndCall", "HoldCall",
+       "ResumeCall", "UpdateCall", "PauseCallRecording", "ResumeCallRecording",
+       "TransferCall", "UpdateParticipantMedia", "CreateSupervision",
+       "SetSupervisionMode", "DeleteSupervision", "GetSupervision",
+       "ListSupervisions", "WatchCall", "WatchCalls"});
   ExpectMethods("sotto.v1.EngineRegistry",
                 {"RegisterEngine", "Heartbeat", "ListEngines"});
   ExpectMethods("sotto.v1.MediaEngine",
@@ -50,12 +51,11 @@ TEST(CppStubsTest, EveryServiceExposesItsRpcs) {
                 {"StartRecording", "StopRecording", "PauseRecording",
                  "ResumeRecording", "AnnotateRecording", "GetRecording",
                  "ListRecordings", "DownloadRecording", "ApplyRetention"});
-  ExpectMethods("sotto.v1.Reporting",
-                {"IngestEvents", "ReportOutcome", "IngestMediaQuality",
-                 "ListAuditRecords", "VerifyAuditChain",
-                 "GetSupervisionActivityReport",
-                 "GetCoachingEffectivenessReport", "GetRampUpReport",
-                 "ExportReportCsv"});
+  ExpectMethods(
+      "sotto.v1.Reporting",
+      {"IngestEvents", "ReportOutcome", "IngestMediaQuality",
+       "ListAuditRecords", "VerifyAuditChain", "GetSupervisionActivityReport",
+       "GetCoachingEffectivenessReport", "GetRampUpReport", "ExportReportCsv"});
 }
 
 TEST(CppStubsTest, StreamingRpcsAreServerStreams) {

@@ -1,0 +1,76 @@
+// The PCM tap: a bounded single-producer single-consumer queue from a room's
+// worker to one reader (the recorder's stream). The worker never waits.
+#ifndef SOTTO_MEDIA_ENGINE_ENGINE_TAP_H_
+#define SOTTO_MEDIA_ENGINE_ENGINE_TAP_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "media_engine/base/audio_frame.h"
+#include "media_engine/base/clock.h"
+#include "media_engine/rtp/telephone_event.h"
+
+namespace sotto::media {
+
+struct TapItem {
+  enum class Kind : uint8_t {
+    kFrame,
+    kTelephoneEvent,
+    kGap,
+    kLegAdded,
+    kLegRemoved
+  };
+  Kind kind = Kind::kFrame;
+  int member = 0;
+  // Media time of the item's first sample: slot * 20 ms on the room clock.
+  Micros media_time = 0;
+  AudioFrame samples{};
+  bool concealed = false;
+  rtp::TelephoneEvent event;
+  uint32_t frames_dropped = 0;  // kGap
+};
+
+// One reader's queue. Push runs on the worker, Pop on the reader's thread.
+// When full, Push drops the item and counts it; the next item that fits is
+// preceded by a kGap item telling the reader how many were lost.
+class TapQueue {
+ public:
+  static constexpr size_t kCapacity = 512;  // ~3.4 s of a 3-party room
+
+  TapQueue();
+  ~TapQueue();
+  TapQueue(const TapQueue&) = delete;
+  TapQueue& operator=(const TapQueue&) = delete;
+
+  // Worker thread. Never blocks; wakes the reader if it sleeps.
+  void Push(const TapItem& item);
+  // Reader thread. Waits up to `timeout` for an item; false on timeout or
+  // once Close()d and drained.
+  bool Pop(TapItem* item, Micros timeout);
+  // Either side: no more items will come (room deleted, reader gone).
+  void Close();
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
+  uint64_t dropped() const {
+    return dropped_total_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  bool TryPop(TapItem* item);
+  bool TryPush(const TapItem& item);
+  void Wake();
+
+  std::unique_ptr<std::array<TapItem, kCapacity>> items_;
+  std::atomic<uint64_t> head_{0};  // next to pop (reader)
+  std::atomic<uint64_t> tail_{0};  // next to push (worker)
+  std::atomic<bool> reader_waiting_{false};
+  std::atomic<bool> closed_{false};
+  std::atomic<uint64_t> dropped_total_{0};
+  uint32_t pending_gap_ = 0;  // worker only
+  int event_fd_ = -1;
+};
+
+}  // namespace sotto::media
+
+#endif  // SOTTO_MEDIA_ENGINE_ENGINE_TAP_H_

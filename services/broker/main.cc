@@ -1,0 +1,24 @@
+// sotto-broker: the public supervision API (calls, legs, supervisions, modes).
+// For now it serves health checking, reflection and /metrics only;
+// the broker service is wired in here by a later issue.
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "services/common/server_runner.h"
+#include "services/common/service_main.h"
+
+int main(int argc, char** argv) {
+  namespace kit = sotto::service_kit;
+  kit::ServiceInfo info;
+  info.name = "broker";
+  info.description =
+      "the public supervision API (calls, legs, supervisions, modes).";
+  info.default_grpc_port = 7100;
+  info.default_metrics_port = 9100;
+  absl::StatusOr<kit::ServerOptions> options =
+      kit::InitService(argc, argv, info);
+  if (!options.ok()) return kit::ExitCodeFor(options.status());
+
+  kit::ServerRunner runner(*std::move(options));
+  return kit::ExitCodeFor(runner.Run());
+}

@@ -1,0 +1,133 @@
+// A test endpoint: a UDP socket that sends PCMU over SRTP (or plain RTP)
+// to an engine leg and decodes what the engine sends back.
+#ifndef SOTTO_TESTS_MEDIA_ENGINE_ENGINE_SRTP_PEER_H_
+#define SOTTO_TESTS_MEDIA_ENGINE_ENGINE_SRTP_PEER_H_
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "media_engine/base/audio_frame.h"
+#include "media_engine/codec/g711.h"
+#include "media_engine/net/udp_socket.h"
+#include "media_engine/rtp/rtp_packet.h"
+#include "media_engine/srtp/srtp_key.h"
+#include "media_engine/srtp/srtp_session.h"
+
+namespace sotto::media::testing {
+
+struct ReceivedPacket {
+  uint16_t sequence = 0;
+  uint32_t timestamp = 0;
+  uint32_t ssrc = 0;
+  bool marker = false;
+  std::vector<int16_t> samples;
+};
+
+class SrtpPeer {
+ public:
+  // `send_key` is what the engine was told as remote key; `receive_key` the
+  // engine's local key (nullopt for plain RTP on both).
+  SrtpPeer(std::optional<srtp::SrtpKeyMaterial> send_key,
+           std::optional<srtp::SrtpKeyMaterial> receive_key)
+      : socket_(
+            *net::UdpSocket::Bind(*net::SocketAddress::Parse("127.0.0.1", 0))) {
+    if (send_key) {
+      out_.emplace(*srtp::SrtpSession::Create(srtp::SrtpDirection::kOutbound,
+                                              *send_key));
+    }
+    if (receive_key) {
+      in_.emplace(*srtp::SrtpSession::Create(srtp::SrtpDirection::kInbound,
+                                             *receive_key));
+    }
+  }
+
+  void SetKeys(std::optional<srtp::SrtpKeyMaterial> send_key,
+               std::optional<srtp::SrtpKeyMaterial> receive_key) {
+    out_.reset();
+    in_.reset();
+    if (send_key) {
+      out_.emplace(*srtp::SrtpSession::Create(srtp::SrtpDirection::kOutbound,
+                                              *send_key));
+    }
+    if (receive_key) {
+      in_.emplace(*srtp::SrtpSession::Create(srtp::SrtpDirection::kInbound,
+                                             *receive_key));
+    }
+  }
+
+  void set_target(const net::SocketAddress& target) { target_ = target; }
+  const net::SocketAddress& address() const { return socket_.local_address(); }
+  net::UdpSocket& socket() { return socket_; }
+
+  // Sends one packet of `samples` (PCMU) with the next sequence number.
+  void Send(const std::vector<int16_t>& samples, uint8_t payload_type = 0) {
+    rtp::RtpHeaderFields fields;
+    fields.payload_type = payload_type;
+    fields.sequence_number = sequence_++;
+    fields.timestamp = timestamp_;
+    fields.ssrc = ssrc_;
+    timestamp_ += static_cast<uint32_t>(samples.size());
+    uint8_t buffer[1500];
+    const size_t header = rtp::WriteRtpHeader(fields, absl::MakeSpan(buffer));
+    codec::EncodeUlaw(samples, absl::MakeSpan(buffer + header, samples.size()));
+    size_t length = header + samples.size();
+    if (out_) out_->ProtectRtp(absl::MakeSpan(buffer), &length);
+    socket_.SendTo(absl::MakeConstSpan(buffer, length), target_);
+  }
+  void SendRaw(absl::Span<const uint8_t> bytes) {
+    socket_.SendTo(bytes, target_);
+  }
+
+  // Reads every datagram waiting; returns the decoded RTP packets.
+  std::vector<ReceivedPacket> Drain() {
+    std::vector<ReceivedPacket> packets;
+    uint8_t buffer[2048];
+    net::SocketAddress from;
+    for (;;) {
+      ptrdiff_t n = socket_.ReceiveFrom(absl::MakeSpan(buffer), &from);
+      if (n < 0) break;
+      size_t length = static_cast<size_t>(n);
+      if (buffer[1] >= 192 && buffer[1] <= 223) continue;  // RTCP
+      if (in_ && in_->UnprotectRtp(absl::MakeSpan(buffer, sizeof(buffer)),
+                                   &length) != srtp::SrtpResult::kOk) {
+        ++undecryptable;
+        continue;
+      }
+      rtp::RtpPacketView view;
+      if (rtp::ParseRtp(absl::MakeConstSpan(buffer, length), &view) !=
+          rtp::RtpParseError::kOk) {
+        continue;
+      }
+      ReceivedPacket packet;
+      packet.sequence = view.sequence_number();
+      packet.timestamp = view.timestamp();
+      packet.ssrc = view.ssrc();
+      packet.marker = view.marker();
+      packet.samples.resize(view.payload().size());
+      codec::DecodeUlaw(view.payload(), absl::MakeSpan(packet.samples));
+      packets.push_back(std::move(packet));
+    }
+    return packets;
+  }
+
+  void set_ssrc(uint32_t ssrc) { ssrc_ = ssrc; }
+  void set_sequence(uint16_t sequence) { sequence_ = sequence; }
+  uint16_t sequence() const { return sequence_; }
+  void set_timestamp(uint32_t timestamp) { timestamp_ = timestamp; }
+  uint32_t timestamp() const { return timestamp_; }
+  int undecryptable = 0;
+
+ private:
+  net::UdpSocket socket_;
+  net::SocketAddress target_;
+  std::optional<srtp::SrtpSession> out_;
+  std::optional<srtp::SrtpSession> in_;
+  uint16_t sequence_ = 1000;
+  uint32_t timestamp_ = 50000;
+  uint32_t ssrc_ = 0x1234;
+};
+
+}  // namespace sotto::media::testing
+
+#endif  // SOTTO_TESTS_MEDIA_ENGINE_ENGINE_SRTP_PEER_H_
