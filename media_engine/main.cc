@@ -1,12 +1,34 @@
 // sotto-media: SRTP legs, jitter buffers and mixing by routing matrix.
-// For now it serves health checking, reflection and /metrics only;
-// the media control service and its drain hook are wired in here by a later
-// issue.
+// Flags and wiring only: the engine lives in engine/, its gRPC adapter in
+// control/.
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
 #include <utility>
 
+#include "absl/flags/flag.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "media_engine/control/media_metrics.h"
+#include "media_engine/control/media_service.h"
+#include "media_engine/engine/engine.h"
+#include "media_engine/srtp/srtp_library.h"
+#include "services/common/logging.h"
 #include "services/common/server_runner.h"
 #include "services/common/service_main.h"
+
+ABSL_FLAG(std::string, engine_id, "media-0",
+          "Stable id of this engine (the pod name in Kubernetes).");
+ABSL_FLAG(std::string, media_bind_ip, "0.0.0.0",
+          "Local address media sockets bind to.");
+ABSL_FLAG(std::string, media_ip, "127.0.0.1",
+          "Address remote endpoints are told to send media to (the public "
+          "address behind NAT or hostNetwork).");
+ABSL_FLAG(int, port_min, 20000, "First UDP port of the media range.");
+ABSL_FLAG(int, port_max, 29999, "Last UDP port of the media range.");
+ABSL_FLAG(int, workers, 0, "Media worker threads (0: one per core).");
+ABSL_FLAG(int, capacity_rooms, 2000, "Rooms this engine accepts at most.");
 
 int main(int argc, char** argv) {
   namespace kit = sotto::service_kit;
@@ -15,10 +37,58 @@ int main(int argc, char** argv) {
   info.description = "SRTP legs, jitter buffers and mixing by routing matrix.";
   info.default_grpc_port = 7102;
   info.default_metrics_port = 9102;
+  // Live calls are let finish on SIGTERM; Kubernetes' grace period bounds it.
+  info.default_drain_deadline = absl::Hours(1);
   absl::StatusOr<kit::ServerOptions> options =
       kit::InitService(argc, argv, info);
   if (!options.ok()) return kit::ExitCodeFor(options.status());
 
+  absl::Status srtp = sotto::media::srtp::InitSrtpLibrary();
+  if (!srtp.ok()) return kit::ExitCodeFor(srtp);
+  const int port_min = absl::GetFlag(FLAGS_port_min);
+  const int port_max = absl::GetFlag(FLAGS_port_max);
+  if (port_min < 1024 || port_max > 65535 || port_max < port_min + 1) {
+    return kit::ExitCodeFor(absl::InvalidArgumentError(absl::StrCat(
+        "--port_min/--port_max must be a range within 1024-65535; got ",
+        port_min, "-", port_max)));
+  }
+  sotto::media::EngineOptions engine_options;
+  engine_options.engine_id = absl::GetFlag(FLAGS_engine_id);
+  engine_options.bind_ip = absl::GetFlag(FLAGS_media_bind_ip);
+  engine_options.media_ip = absl::GetFlag(FLAGS_media_ip);
+  engine_options.port_min = static_cast<uint16_t>(port_min);
+  engine_options.port_max = static_cast<uint16_t>(port_max);
+  engine_options.workers =
+      absl::GetFlag(FLAGS_workers) > 0
+          ? absl::GetFlag(FLAGS_workers)
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  engine_options.capacity_rooms = absl::GetFlag(FLAGS_capacity_rooms);
+
+  sotto::media::Engine engine(engine_options);
+  sotto::media::MediaService service(&engine);
   kit::ServerRunner runner(*std::move(options));
+  sotto::media::MediaMetrics metrics(&engine, *runner.metrics_registry());
+  runner.AddService(&service, "sotto.v1.MediaEngine");
+  runner.AddDrainHook([&engine, &service](absl::Time deadline) {
+    // No new rooms; live calls keep mixing until they end or time runs out.
+    int remaining = engine.StartDrain();
+    kit::LogInfo("draining: waiting for live rooms to end",
+                 {{"rooms", std::to_string(remaining)}});
+    while (remaining > 0 && absl::Now() < deadline - absl::Seconds(1)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      remaining = engine.Status().active_rooms;
+    }
+    if (remaining > 0) {
+      kit::LogWarning("drain deadline reached; ending remaining rooms",
+                      {{"rooms", std::to_string(remaining)}});
+    }
+    service.Shutdown();
+    engine.DeleteAllRooms();
+  });
+  kit::LogInfo("media engine ready",
+               {{"engine_id", engine_options.engine_id},
+                {"media_ip", engine_options.media_ip},
+                {"ports", absl::StrCat(port_min, "-", port_max)},
+                {"workers", std::to_string(engine_options.workers)}});
   return kit::ExitCodeFor(runner.Run());
 }

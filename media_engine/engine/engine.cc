@@ -75,7 +75,7 @@ absl::StatusOr<LegDescription> Engine::AddLeg(LegSpec spec) {
   if (spec.leg_id.empty() || spec.leg_id.size() > 64) {
     return absl::InvalidArgumentError("leg_id must be 1-64 characters");
   }
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   auto room_it = rooms_.find(spec.room_id);
   if (room_it != rooms_.end()) {
     auto leg_it = room_it->second.legs.find(spec.leg_id);
@@ -179,7 +179,7 @@ absl::StatusOr<LegDescription> Engine::AddLeg(LegSpec spec) {
 absl::StatusOr<LegDescription> Engine::UpdateLeg(const std::string& room_id,
                                                  const std::string& leg_id,
                                                  const LegUpdate& update) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   auto room_it = rooms_.find(room_id);
   if (room_it == rooms_.end()) return NoRoom(room_id);
   auto leg_it = room_it->second.legs.find(leg_id);
@@ -216,7 +216,7 @@ absl::StatusOr<LegDescription> Engine::UpdateLeg(const std::string& room_id,
 
 absl::StatusOr<LegStats> Engine::RemoveLeg(const std::string& room_id,
                                            const std::string& leg_id) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   auto room_it = rooms_.find(room_id);
   if (room_it == rooms_.end()) return NoRoom(room_id);
   RoomRecord& room = room_it->second;
@@ -242,7 +242,7 @@ absl::StatusOr<LegStats> Engine::RemoveLeg(const std::string& room_id,
 absl::StatusOr<RoutingResult> Engine::SetRouting(
     const std::string& room_id, const std::vector<RoutingEntry>& entries,
     uint64_t expected_generation) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   auto room_it = rooms_.find(room_id);
   if (room_it == rooms_.end()) return NoRoom(room_id);
   RoomRecord& room = room_it->second;
@@ -284,7 +284,7 @@ absl::StatusOr<RoutingResult> Engine::SetRouting(
 absl::StatusOr<absl::Duration> Engine::PlayClip(
     const std::string& room_id, const std::vector<std::string>& sinks,
     ClipPlayer clip) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   auto room_it = rooms_.find(room_id);
   if (room_it == rooms_.end()) return NoRoom(room_id);
   std::vector<int> members;
@@ -303,7 +303,7 @@ absl::StatusOr<absl::Duration> Engine::PlayClip(
 }
 
 absl::Status Engine::DeleteRoom(const std::string& room_id) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   auto room_it = rooms_.find(room_id);
   if (room_it == rooms_.end()) return NoRoom(room_id);
   Worker* worker = room_it->second.worker;
@@ -323,14 +323,14 @@ absl::Status Engine::DeleteRoom(const std::string& room_id) {
 void Engine::DeleteAllRooms() {
   std::vector<std::string> ids;
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& [id, room] : rooms_) ids.push_back(id);
   }
   for (const std::string& id : ids) (void)DeleteRoom(id);
 }
 
 std::vector<RoomDescription> Engine::ListRooms() {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   std::vector<RoomDescription> rooms;
   for (const auto& [id, room] : rooms_) {
     RoomDescription description;
@@ -348,7 +348,7 @@ std::vector<RoomDescription> Engine::ListRooms() {
 
 absl::StatusOr<std::vector<RoomStatsDescription>> Engine::GetStats(
     const std::string& room_id) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   if (!room_id.empty() && rooms_.find(room_id) == rooms_.end()) {
     return NoRoom(room_id);
   }
@@ -373,7 +373,7 @@ absl::StatusOr<std::vector<RoomStatsDescription>> Engine::GetStats(
 
 absl::StatusOr<std::shared_ptr<TapQueue>> Engine::OpenTap(
     const std::string& room_id, bool telephone_events) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   auto room_it = rooms_.find(room_id);
   if (room_it == rooms_.end()) return NoRoom(room_id);
   auto tap = std::make_shared<TapQueue>();
@@ -386,7 +386,7 @@ absl::StatusOr<std::shared_ptr<TapQueue>> Engine::OpenTap(
 }
 
 std::string Engine::LegIdOf(const std::string& room_id, int member) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   auto room_it = rooms_.find(room_id);
   if (room_it == rooms_.end()) return "";
   for (const auto& [leg_id, leg] : room_it->second.legs) {
@@ -396,13 +396,13 @@ std::string Engine::LegIdOf(const std::string& room_id, int member) {
 }
 
 int Engine::StartDrain() {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   draining_ = true;
   return static_cast<int>(rooms_.size());
 }
 
 EngineStatus Engine::Status() {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   EngineStatus status;
   status.active_rooms = static_cast<int>(rooms_.size());
   for (const auto& [id, room] : rooms_) {

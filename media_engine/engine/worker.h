@@ -10,7 +10,7 @@
 #include <thread>
 #include <utility>
 
-#include "absl/synchronization/notification.h"
+#include <future>
 #include "media_engine/engine/engine_stats.h"
 #include "media_engine/engine/room.h"
 #include "media_engine/net/event_loop.h"
@@ -34,14 +34,10 @@ class Worker {
   template <typename Fn>
   auto Call(Fn fn) -> decltype(fn()) {
     using Result = decltype(fn());
-    std::optional<Result> result;
-    absl::Notification done;
-    loop_.Post([&] {
-      result.emplace(fn());
-      done.Notify();
-    });
-    done.WaitForNotification();
-    return std::move(*result);
+    std::promise<Result> promise;
+    std::future<Result> future = promise.get_future();
+    loop_.Post([&] { promise.set_value(fn()); });
+    return future.get();
   }
 
   int index() const { return index_; }

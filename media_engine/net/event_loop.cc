@@ -69,7 +69,7 @@ void EventLoop::Cancel(Timer* timer) {
 
 void EventLoop::Post(std::function<void()> task) {
   {
-    absl::MutexLock lock(&tasks_mutex_);
+    std::lock_guard<std::mutex> lock(tasks_mutex_);
     tasks_.push_back(std::move(task));
   }
   const uint64_t one = 1;
@@ -97,7 +97,7 @@ void EventLoop::RunTasks() {
   uint64_t drained;
   (void)!read(wake_fd_, &drained, sizeof(drained));
   {
-    absl::MutexLock lock(&tasks_mutex_);
+    std::lock_guard<std::mutex> lock(tasks_mutex_);
     running_tasks_.swap(tasks_);
   }
   for (auto& task : running_tasks_) task();

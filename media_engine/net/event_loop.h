@@ -9,9 +9,8 @@
 #include <queue>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "media_engine/base/clock.h"
 
 namespace sotto::media::net {
@@ -87,8 +86,11 @@ class EventLoop {
   uint64_t next_generation_ = 1;
   uint64_t iterations_ = 0;
   std::atomic<bool> stopped_{false};
-  absl::Mutex tasks_mutex_;
-  std::vector<std::function<void()>> tasks_ ABSL_GUARDED_BY(tasks_mutex_);
+  // std::mutex, not absl::Mutex: Debian's Abseil lacks ThreadSanitizer
+  // annotations, so TSan would not see an absl::Mutex. Taken by Post() and
+  // once per wake-up by the loop, never per packet.
+  std::mutex tasks_mutex_;
+  std::vector<std::function<void()>> tasks_;  // guarded by tasks_mutex_
   std::vector<std::function<void()>> running_tasks_;
 };
 

@@ -14,7 +14,7 @@ PortAllocator::PortAllocator(std::string bind_ip, uint16_t min_port,
       cursor_(min_port_) {}
 
 absl::StatusOr<LegSockets> PortAllocator::Allocate(bool separate_rtcp) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   if (max_port_ < min_port_ + 1) {
     return absl::ResourceExhaustedError("media port range is empty");
   }

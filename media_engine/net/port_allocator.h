@@ -3,11 +3,10 @@
 #define SOTTO_MEDIA_ENGINE_NET_PORT_ALLOCATOR_H_
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "media_engine/net/udp_socket.h"
 
 namespace sotto::media::net {
@@ -39,8 +38,8 @@ class PortAllocator {
   const std::string bind_ip_;
   const uint16_t min_port_;
   const uint16_t max_port_;
-  absl::Mutex mutex_;
-  uint32_t cursor_ ABSL_GUARDED_BY(mutex_);
+  std::mutex mutex_;
+  uint32_t cursor_;  // guarded by mutex_
 };
 
 }  // namespace sotto::media::net

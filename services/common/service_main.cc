@@ -44,9 +44,10 @@ ABSL_FLAG(std::string, tls_client_ca_file, "",
 ABSL_FLAG(std::string, drain_grace, "0s",
           "On SIGTERM, keep serving this long with health NOT_SERVING so "
           "load balancers notice before new RPCs are refused.");
-ABSL_FLAG(std::string, drain_deadline, "10s",
+ABSL_FLAG(std::string, drain_deadline, "",
           "After the grace, how long drain hooks and in-flight RPCs may take "
-          "before the rest is cancelled.");
+          "before the rest is cancelled. Empty: the service's default (10s; "
+          "1h for the media engine, which lets live calls end).");
 
 namespace sotto::service_kit {
 namespace {
@@ -146,8 +147,11 @@ absl::StatusOr<ServerOptions> InitService(int argc, char** argv,
   absl::StatusOr<absl::Duration> grace =
       ParseDurationFlag("--drain_grace", absl::GetFlag(FLAGS_drain_grace));
   if (!grace.ok()) return grace.status();
-  absl::StatusOr<absl::Duration> deadline = ParseDurationFlag(
-      "--drain_deadline", absl::GetFlag(FLAGS_drain_deadline));
+  const std::string deadline_flag = absl::GetFlag(FLAGS_drain_deadline);
+  absl::StatusOr<absl::Duration> deadline =
+      deadline_flag.empty()
+          ? absl::StatusOr<absl::Duration>(info.default_drain_deadline)
+          : ParseDurationFlag("--drain_deadline", deadline_flag);
   if (!deadline.ok()) return deadline.status();
   options.drain_grace = *grace;
   options.drain_deadline = *deadline;

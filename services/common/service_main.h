@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "services/common/server_runner.h"
 
 namespace sotto::service_kit {
@@ -19,6 +20,8 @@ struct ServiceInfo {
   std::string description;  // One line for --help.
   int default_grpc_port = 0;
   int default_metrics_port = 0;
+  // --drain_deadline when the flag is not given.
+  absl::Duration default_drain_deadline = absl::Seconds(10);
 };
 
 // Blocks SIGTERM/SIGINT, parses the command line (--help prints the flags
@@ -27,7 +30,7 @@ struct ServiceInfo {
 //   --grpc_address, --metrics_address (empty: 0.0.0.0:<default port>),
 //   --ready_file, --log_format=text|json, --log_level,
 //   --tls_cert_file, --tls_key_file, --tls_client_ca_file,
-//   --drain_grace (default 0s), --drain_deadline (default 10s).
+//   --drain_grace (default 0s), --drain_deadline (default: the service's).
 absl::StatusOr<ServerOptions> InitService(int argc, char** argv,
                                           const ServiceInfo& info);
 

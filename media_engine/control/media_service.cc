@@ -1,0 +1,570 @@
+#include "media_engine/control/media_service.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/time_util.h"
+#include "media_engine/codec/e_model.h"
+#include "media_engine/srtp/srtp_library.h"
+#include "services/common/grpc_status.h"
+
+namespace sotto::media {
+namespace {
+
+using service_kit::ToGrpcStatus;
+
+grpc::Status Invalid(absl::string_view message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(message));
+}
+
+std::optional<srtp::SrtpCryptoSuite> ToSuite(v1::CryptoSuite suite) {
+  switch (suite) {
+    case v1::CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_80:
+      return srtp::SrtpCryptoSuite::kAesCm128HmacSha1_80;
+    case v1::CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_32:
+      return srtp::SrtpCryptoSuite::kAesCm128HmacSha1_32;
+    case v1::CRYPTO_SUITE_AEAD_AES_128_GCM:
+      return srtp::SrtpCryptoSuite::kAeadAes128Gcm;
+    default:
+      return std::nullopt;
+  }
+}
+
+v1::CryptoSuite FromSuite(srtp::SrtpCryptoSuite suite) {
+  switch (suite) {
+    case srtp::SrtpCryptoSuite::kAesCm128HmacSha1_80:
+      return v1::CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_80;
+    case srtp::SrtpCryptoSuite::kAesCm128HmacSha1_32:
+      return v1::CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_32;
+    case srtp::SrtpCryptoSuite::kAeadAes128Gcm:
+      return v1::CRYPTO_SUITE_AEAD_AES_128_GCM;
+  }
+  return v1::CRYPTO_SUITE_UNSPECIFIED;
+}
+
+absl::StatusOr<std::optional<net::SocketAddress>> ToAddress(
+    const v1::Endpoint& endpoint, absl::string_view field) {
+  if (endpoint.address().empty() && endpoint.port() == 0) return std::nullopt;
+  if (endpoint.port() == 0 || endpoint.port() > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".port must be 1-65535, got ", endpoint.port()));
+  }
+  auto address = net::SocketAddress::Parse(
+      endpoint.address(), static_cast<uint16_t>(endpoint.port()));
+  if (!address.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".address: ", address.status().message()));
+  }
+  return std::optional<net::SocketAddress>(*address);
+}
+
+absl::Status ValidatePtime(uint32_t ptime) {
+  if (ptime == 0 || ptime == 10 || ptime == 20 || ptime == 30 || ptime == 40 ||
+      ptime == 60) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("offer.ptime_ms must be 10, 20, 30, 40 or 60; got ", ptime));
+}
+
+// The remote side of a new leg from its offer.
+absl::StatusOr<LegConfig> ConfigFromOffer(const v1::MediaOffer& offer,
+                                          const std::string& leg_id) {
+  LegConfig config;
+  config.leg_id = leg_id;
+  switch (offer.codec()) {
+    case v1::CODEC_PCMU:
+      config.codec = AudioCodec::kPcmu;
+      config.payload_type = 0;
+      break;
+    case v1::CODEC_PCMA:
+      config.codec = AudioCodec::kPcma;
+      config.payload_type = 8;
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          "offer.codec is required: CODEC_PCMU or CODEC_PCMA");
+  }
+  if (offer.payload_type() > 127 ||
+      offer.telephone_event_payload_type() > 127) {
+    return absl::InvalidArgumentError("payload types must be 0-127");
+  }
+  if (offer.payload_type() != 0) {
+    config.payload_type = static_cast<uint8_t>(offer.payload_type());
+  }
+  config.telephone_event_payload_type =
+      static_cast<uint8_t>(offer.telephone_event_payload_type());
+  absl::Status status = ValidatePtime(offer.ptime_ms());
+  if (!status.ok()) return status;
+  config.ptime_ms =
+      offer.ptime_ms() == 0 ? 20 : static_cast<int>(offer.ptime_ms());
+  auto rtp = ToAddress(offer.remote_rtp(), "offer.remote_rtp");
+  if (!rtp.ok()) return rtp.status();
+  config.remote_rtp = *rtp;
+  auto rtcp = ToAddress(offer.remote_rtcp(), "offer.remote_rtcp");
+  if (!rtcp.ok()) return rtcp.status();
+  config.remote_rtcp = *rtcp;
+  config.rtcp_mux = offer.rtcp_mode() != v1::RTCP_MODE_SEPARATE_PORT;
+  if (!offer.has_remote_key() ||
+      offer.remote_key().suite() == v1::CRYPTO_SUITE_UNSPECIFIED) {
+    return absl::InvalidArgumentError(
+        "offer.remote_key.suite is required (CRYPTO_SUITE_PLAIN_RTP for an "
+        "unencrypted leg)");
+  }
+  if (offer.remote_key().suite() != v1::CRYPTO_SUITE_PLAIN_RTP) {
+    auto suite = ToSuite(offer.remote_key().suite());
+    if (!suite)
+      return absl::InvalidArgumentError("unknown offer.remote_key.suite");
+    auto key = srtp::SrtpKeyMaterial::FromSdesKeyParams(
+        *suite, offer.remote_key().inline_key());
+    if (!key.ok()) {
+      // The message never repeats the key itself.
+      return absl::InvalidArgumentError(absl::StrCat(
+          "offer.remote_key.inline_key: ", key.status().message()));
+    }
+    config.remote_key = *key;
+  }
+  return config;
+}
+
+v1::MediaOffer OfferFromConfig(const LegConfig& config) {
+  v1::MediaOffer offer;
+  if (config.remote_rtp) {
+    offer.mutable_remote_rtp()->set_address(config.remote_rtp->ip());
+    offer.mutable_remote_rtp()->set_port(config.remote_rtp->port());
+  }
+  if (config.remote_rtcp) {
+    offer.mutable_remote_rtcp()->set_address(config.remote_rtcp->ip());
+    offer.mutable_remote_rtcp()->set_port(config.remote_rtcp->port());
+  }
+  offer.set_codec(config.codec == AudioCodec::kPcmu ? v1::CODEC_PCMU
+                                                    : v1::CODEC_PCMA);
+  offer.set_payload_type(config.payload_type);
+  offer.set_telephone_event_payload_type(config.telephone_event_payload_type);
+  offer.set_ptime_ms(static_cast<uint32_t>(config.ptime_ms));
+  // The remote key is a secret of the remote: never echoed; only its suite.
+  offer.mutable_remote_key()->set_suite(
+      config.remote_key ? FromSuite(config.remote_key->suite())
+                        : v1::CRYPTO_SUITE_PLAIN_RTP);
+  offer.set_rtcp_mode(config.rtcp_mux ? v1::RTCP_MODE_MUX
+                                      : v1::RTCP_MODE_SEPARATE_PORT);
+  return offer;
+}
+
+void FillQuality(const LegStats& stats, v1::MediaQuality* quality);
+
+void FillLeg(const LegDescription& leg, bool with_local_key, v1::Leg* out) {
+  out->set_room_id(leg.room_id);
+  out->set_leg_id(leg.leg_id);
+  *out->mutable_offer() = OfferFromConfig(leg.config);
+  v1::MediaAnswer* answer = out->mutable_answer();
+  answer->mutable_local_rtp()->set_address(leg.media_ip);
+  answer->mutable_local_rtp()->set_port(leg.rtp_port);
+  if (!leg.config.rtcp_mux) {
+    answer->mutable_local_rtcp()->set_address(leg.media_ip);
+    answer->mutable_local_rtcp()->set_port(leg.rtcp_port);
+  }
+  answer->set_codec(leg.config.codec == AudioCodec::kPcmu ? v1::CODEC_PCMU
+                                                          : v1::CODEC_PCMA);
+  answer->set_payload_type(leg.config.payload_type);
+  answer->set_telephone_event_payload_type(
+      leg.config.telephone_event_payload_type);
+  answer->set_ptime_ms(static_cast<uint32_t>(leg.config.ptime_ms));
+  answer->set_rtcp_mode(leg.config.rtcp_mux ? v1::RTCP_MODE_MUX
+                                            : v1::RTCP_MODE_SEPARATE_PORT);
+  if (leg.config.local_key) {
+    answer->mutable_local_key()->set_suite(
+        FromSuite(leg.config.local_key->suite()));
+    if (with_local_key) {
+      answer->mutable_local_key()->set_inline_key(
+          leg.config.local_key->ToSdesKeyParams());
+      answer->set_sdp(AnswerSdp(leg));
+    }
+  } else {
+    answer->mutable_local_key()->set_suite(v1::CRYPTO_SUITE_PLAIN_RTP);
+    answer->set_sdp(AnswerSdp(leg));
+  }
+  if (leg.latched_remote) {
+    out->mutable_latched_remote()->set_address(leg.latched_remote->ip());
+    out->mutable_latched_remote()->set_port(leg.latched_remote->port());
+  }
+  FillQuality(leg.stats, out->mutable_quality());
+}
+
+void FillQuality(const LegStats& stats, v1::MediaQuality* quality) {
+  quality->set_packets_received(stats.packets_received);
+  quality->set_bytes_received(stats.bytes_received);
+  quality->set_packets_sent(stats.packets_sent);
+  quality->set_bytes_sent(stats.bytes_sent);
+  quality->set_packets_lost(stats.packets_lost);
+  const double expected = static_cast<double>(stats.packets_expected);
+  quality->set_loss_ratio(expected > 0 && stats.packets_lost > 0
+                              ? static_cast<double>(stats.packets_lost) /
+                                    expected
+                              : 0.0);
+  quality->set_jitter_ms(stats.jitter_ms);
+  quality->set_rtt_ms(stats.rtt_ms);
+  quality->set_remote_loss_ratio(stats.remote_fraction_lost);
+  quality->set_remote_jitter_ms(stats.remote_jitter_ms);
+  codec::EModelInput input;
+  input.packet_loss_percent = quality->loss_ratio() * 100.0;
+  input.jitter_ms = stats.jitter_ms;
+  input.round_trip_ms = stats.rtt_ms;
+  quality->set_mos(codec::EstimateG711Quality(input).mos);
+  for (int i = 0; i < kDropReasonCount; ++i) {
+    if (stats.drops[i] == 0) continue;
+    (*quality->mutable_packets_dropped())[std::string(
+        DropReasonName(static_cast<DropReason>(i)))] = stats.drops[i];
+  }
+}
+
+google::protobuf::Duration ToProtoDuration(absl::Duration d) {
+  return google::protobuf::util::TimeUtil::MicrosecondsToDuration(
+      absl::ToInt64Microseconds(d));
+}
+
+}  // namespace
+
+std::string AnswerSdp(const LegDescription& leg) {
+  const bool srtp = leg.config.local_key.has_value();
+  const bool v6 = leg.media_ip.find(':') != std::string::npos;
+  std::string sdp =
+      absl::StrCat("m=audio ", leg.rtp_port, srtp ? " RTP/SAVP " : " RTP/AVP ",
+                   leg.config.payload_type);
+  if (leg.config.telephone_event_payload_type != 0) {
+    absl::StrAppend(&sdp, " ", leg.config.telephone_event_payload_type);
+  }
+  absl::StrAppend(&sdp, "\r\nc=IN ", v6 ? "IP6 " : "IP4 ", leg.media_ip,
+                  "\r\na=rtpmap:", leg.config.payload_type, " ",
+                  AudioCodecName(leg.config.codec), "/8000\r\n");
+  if (leg.config.telephone_event_payload_type != 0) {
+    absl::StrAppend(&sdp, "a=rtpmap:", leg.config.telephone_event_payload_type,
+                    " telephone-event/8000\r\na=fmtp:",
+                    leg.config.telephone_event_payload_type, " 0-16\r\n");
+  }
+  absl::StrAppend(&sdp, "a=ptime:", leg.config.ptime_ms, "\r\n");
+  if (leg.config.rtcp_mux) {
+    absl::StrAppend(&sdp, "a=rtcp-mux\r\n");
+  } else {
+    absl::StrAppend(&sdp, "a=rtcp:", leg.rtcp_port, "\r\n");
+  }
+  if (srtp) {
+    absl::StrAppend(&sdp, "a=crypto:1 ",
+                    srtp::SrtpCryptoSuiteName(leg.config.local_key->suite()),
+                    " inline:", leg.config.local_key->ToSdesKeyParams(),
+                    "\r\n");
+  }
+  absl::StrAppend(&sdp, "a=sendrecv\r\n");
+  return sdp;
+}
+
+grpc::Status MediaService::AddLeg(grpc::ServerContext*,
+                                  const v1::AddLegRequest* request,
+                                  v1::Leg* response) {
+  if (request->room_id().empty()) return Invalid("room_id is required");
+  if (request->leg_id().empty()) return Invalid("leg_id is required");
+  if (!request->has_offer()) return Invalid("offer is required");
+  auto config = ConfigFromOffer(request->offer(), request->leg_id());
+  if (!config.ok()) return ToGrpcStatus(config.status());
+  LegSpec spec;
+  spec.room_id = request->room_id();
+  spec.leg_id = request->leg_id();
+  spec.config = *config;
+  spec.request_id = request->request_id();
+  if (request->local_suite() != v1::CRYPTO_SUITE_UNSPECIFIED) {
+    if (!spec.config.remote_key) {
+      return Invalid("local_suite set on a plain-RTP leg");
+    }
+    spec.local_suite = ToSuite(request->local_suite());
+    if (!spec.local_suite) return Invalid("local_suite is not an SRTP suite");
+  }
+  auto leg = engine_->AddLeg(std::move(spec));
+  if (!leg.ok()) return ToGrpcStatus(leg.status());
+  FillLeg(*leg, /*with_local_key=*/true, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status MediaService::UpdateLeg(grpc::ServerContext*,
+                                     const v1::UpdateLegRequest* request,
+                                     v1::Leg* response) {
+  if (request->room_id().empty() || request->leg_id().empty()) {
+    return Invalid("room_id and leg_id are required");
+  }
+  const v1::MediaOffer& offer = request->offer();
+  LegUpdate update;
+  if (offer.codec() == v1::CODEC_PCMU) update.codec = AudioCodec::kPcmu;
+  if (offer.codec() == v1::CODEC_PCMA) update.codec = AudioCodec::kPcma;
+  if (offer.payload_type() > 127 ||
+      offer.telephone_event_payload_type() > 127) {
+    return Invalid("payload types must be 0-127");
+  }
+  if (offer.payload_type() != 0) {
+    update.payload_type = static_cast<uint8_t>(offer.payload_type());
+  } else if (update.codec) {
+    update.payload_type = *update.codec == AudioCodec::kPcmu ? 0 : 8;
+  }
+  if (offer.telephone_event_payload_type() != 0) {
+    update.telephone_event_payload_type =
+        static_cast<uint8_t>(offer.telephone_event_payload_type());
+  }
+  absl::Status ptime = ValidatePtime(offer.ptime_ms());
+  if (!ptime.ok()) return ToGrpcStatus(ptime);
+  if (offer.ptime_ms() != 0)
+    update.ptime_ms = static_cast<int>(offer.ptime_ms());
+  auto rtp = ToAddress(offer.remote_rtp(), "offer.remote_rtp");
+  if (!rtp.ok()) return ToGrpcStatus(rtp.status());
+  update.remote_rtp = *rtp;
+  auto rtcp = ToAddress(offer.remote_rtcp(), "offer.remote_rtcp");
+  if (!rtcp.ok()) return ToGrpcStatus(rtcp.status());
+  update.remote_rtcp = *rtcp;
+  if (offer.has_remote_key() &&
+      offer.remote_key().suite() != v1::CRYPTO_SUITE_UNSPECIFIED) {
+    auto suite = ToSuite(offer.remote_key().suite());
+    if (!suite) {
+      return Invalid("offer.remote_key.suite must be an SRTP suite on update");
+    }
+    auto key = srtp::SrtpKeyMaterial::FromSdesKeyParams(
+        *suite, offer.remote_key().inline_key());
+    if (!key.ok()) {
+      return Invalid(absl::StrCat("offer.remote_key.inline_key: ",
+                                  key.status().message()));
+    }
+    update.remote_key = *key;
+  }
+  update.rotate_local_key = request->rotate_local_key();
+  auto leg = engine_->UpdateLeg(request->room_id(), request->leg_id(), update);
+  if (!leg.ok()) return ToGrpcStatus(leg.status());
+  FillLeg(*leg, /*with_local_key=*/request->rotate_local_key(), response);
+  return grpc::Status::OK;
+}
+
+grpc::Status MediaService::RemoveLeg(grpc::ServerContext*,
+                                     const v1::RemoveLegRequest* request,
+                                     v1::RemoveLegResponse* response) {
+  auto stats = engine_->RemoveLeg(request->room_id(), request->leg_id());
+  if (!stats.ok()) return ToGrpcStatus(stats.status());
+  FillQuality(*stats, response->mutable_quality());
+  return grpc::Status::OK;
+}
+
+grpc::Status MediaService::SetRouting(grpc::ServerContext*,
+                                      const v1::SetRoutingRequest* request,
+                                      v1::SetRoutingResponse* response) {
+  if (request->room_id().empty()) return Invalid("room_id is required");
+  std::vector<RoutingEntry> entries;
+  for (const v1::RoutingEntry& entry : request->entries()) {
+    entries.push_back(
+        {entry.source_leg_id(), entry.sink_leg_id(), entry.gain()});
+  }
+  auto result = engine_->SetRouting(request->room_id(), entries,
+                                    request->expected_generation());
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_generation(result->generation);
+  *response->mutable_effective_media_time() =
+      ToProtoDuration(result->effective_media_time);
+  return grpc::Status::OK;
+}
+
+grpc::Status MediaService::PlayAudio(grpc::ServerContext*,
+                                     const v1::PlayAudioRequest* request,
+                                     v1::PlayAudioResponse* response) {
+  if (request->sink_leg_ids().empty())
+    return Invalid("sink_leg_ids is required");
+  std::vector<std::string> sinks(request->sink_leg_ids().begin(),
+                                 request->sink_leg_ids().end());
+  std::optional<ClipPlayer> clip;
+  if (request->has_tone()) {
+    const auto& tone = request->tone();
+    if (tone.frequency_hz() < 100 || tone.frequency_hz() > 4000) {
+      return Invalid("tone.frequency_hz must be 100-4000");
+    }
+    const int64_t ms = google::protobuf::util::TimeUtil::DurationToMilliseconds(
+        tone.duration());
+    const int64_t gap =
+        google::protobuf::util::TimeUtil::DurationToMilliseconds(tone.gap());
+    const double level = tone.has_level_dbfs() ? tone.level_dbfs() : -16.0;
+    if (ms <= 0 || ms > 10'000)
+      return Invalid("tone.duration must be 1 ms to 10 s");
+    if (level < -60 || level > 0)
+      return Invalid("tone.level_dbfs must be -60..0");
+    if (tone.repeat() > 20 || gap < 0 || gap > 10'000) {
+      return Invalid("tone.repeat must be <= 20 and tone.gap <= 10 s");
+    }
+    clip = ClipPlayer::Tone(
+        static_cast<int>(tone.frequency_hz()), static_cast<int>(ms), level,
+        static_cast<int>(tone.repeat()), static_cast<int>(gap));
+  } else if (!request->pcm_s16le_8k().empty()) {
+    const std::string& pcm = request->pcm_s16le_8k();
+    if (pcm.size() % 2 != 0 || pcm.size() > 30 * 8000 * 2) {
+      return Invalid("pcm_s16le_8k must be whole 16-bit samples, at most 30 s");
+    }
+    std::vector<int16_t> samples(pcm.size() / 2);
+    for (size_t i = 0; i < samples.size(); ++i) {
+      samples[i] = static_cast<int16_t>(
+          static_cast<uint8_t>(pcm[2 * i]) |
+          (static_cast<uint16_t>(static_cast<uint8_t>(pcm[2 * i + 1])) << 8));
+    }
+    clip = ClipPlayer::Pcm(std::move(samples));
+  } else {
+    return Invalid("one of tone or pcm_s16le_8k is required");
+  }
+  auto duration = engine_->PlayClip(request->room_id(), sinks, *clip);
+  if (!duration.ok()) return ToGrpcStatus(duration.status());
+  *response->mutable_duration() = ToProtoDuration(*duration);
+  return grpc::Status::OK;
+}
+
+grpc::Status MediaService::DeleteRoom(grpc::ServerContext*,
+                                      const v1::DeleteRoomRequest* request,
+                                      v1::DeleteRoomResponse*) {
+  return ToGrpcStatus(engine_->DeleteRoom(request->room_id()));
+}
+
+grpc::Status MediaService::ListRooms(grpc::ServerContext*,
+                                     const v1::ListRoomsRequest*,
+                                     v1::ListRoomsResponse* response) {
+  for (const RoomDescription& room : engine_->ListRooms()) {
+    v1::Room* out = response->add_rooms();
+    out->set_room_id(room.room_id);
+    for (const LegDescription& leg : room.legs) {
+      FillLeg(leg, /*with_local_key=*/false, out->add_legs());
+    }
+    for (const RoutingEntry& entry : room.routing) {
+      v1::RoutingEntry* e = out->add_routing();
+      e->set_source_leg_id(entry.source_leg_id);
+      e->set_sink_leg_id(entry.sink_leg_id);
+      e->set_gain(entry.gain);
+    }
+    out->set_routing_generation(room.routing_generation);
+    *out->mutable_create_time() =
+        google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+            absl::ToUnixMicros(room.create_time));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MediaService::GetStats(grpc::ServerContext*,
+                                    const v1::GetStatsRequest* request,
+                                    v1::GetStatsResponse* response) {
+  auto stats = engine_->GetStats(request->room_id());
+  if (!stats.ok()) return ToGrpcStatus(stats.status());
+  for (const RoomStatsDescription& room : *stats) {
+    v1::RoomStats* out = response->add_rooms();
+    out->set_room_id(room.room_id);
+    out->set_frames_mixed(room.frames_mixed);
+    for (const auto& [leg_id, leg] : room.legs) {
+      FillQuality(leg, &(*out->mutable_legs())[leg_id]);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MediaService::StreamTap(
+    grpc::ServerContext* context, const v1::StreamTapRequest* request,
+    grpc::ServerWriter<v1::TapMessage>* writer) {
+  auto tap =
+      engine_->OpenTap(request->room_id(), request->include_telephone_events());
+  if (!tap.ok()) return ToGrpcStatus(tap.status());
+  std::shared_ptr<TapQueue> queue = *tap;
+  const absl::Time origin = absl::Now();
+  TapItem item;
+  v1::TapMessage message;
+  while (!context->IsCancelled() && !shutting_down_) {
+    if (!queue->Pop(&item, 100'000)) {
+      if (queue->closed()) break;  // room deleted
+      continue;
+    }
+    message.Clear();
+    const std::string leg_id =
+        engine_->LegIdOf(request->room_id(), item.member);
+    const auto media_time =
+        google::protobuf::util::TimeUtil::MicrosecondsToDuration(
+            item.media_time);
+    switch (item.kind) {
+      case TapItem::Kind::kFrame: {
+        v1::TapFrame* frame = message.mutable_frame();
+        frame->set_source_leg_id(leg_id);
+        *frame->mutable_media_time() = media_time;
+        *frame->mutable_wall_time() =
+            google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+                absl::ToUnixMicros(origin) + item.media_time);
+        frame->set_sample_rate_hz(kSampleRateHz);
+        std::string pcm(kSamplesPerFrame * 2, '\0');
+        for (int i = 0; i < kSamplesPerFrame; ++i) {
+          const uint16_t s = static_cast<uint16_t>(item.samples[i]);
+          pcm[2 * i] = static_cast<char>(s & 0xff);
+          pcm[2 * i + 1] = static_cast<char>(s >> 8);
+        }
+        frame->set_pcm_s16le(std::move(pcm));
+        frame->set_concealed(item.concealed);
+        break;
+      }
+      case TapItem::Kind::kTelephoneEvent: {
+        v1::TapTelephoneEvent* event = message.mutable_telephone_event();
+        event->set_source_leg_id(leg_id);
+        *event->mutable_media_time() = media_time;
+        event->set_event(item.event.event);
+        *event->mutable_duration() =
+            google::protobuf::util::TimeUtil::MicrosecondsToDuration(
+                int64_t{item.event.duration} * kMicrosPerSample);
+        event->set_end(item.event.end);
+        break;
+      }
+      case TapItem::Kind::kGap: {
+        v1::TapGap* gap = message.mutable_gap();
+        gap->set_source_leg_id(leg_id);
+        *gap->mutable_media_time() = media_time;
+        gap->set_frames_dropped(item.frames_dropped);
+        gap->set_reason("reader too slow");
+        break;
+      }
+      case TapItem::Kind::kLegAdded:
+      case TapItem::Kind::kLegRemoved: {
+        v1::TapLegChange* change = message.mutable_leg_change();
+        change->set_leg_id(leg_id);
+        change->set_added(item.kind == TapItem::Kind::kLegAdded);
+        *change->mutable_media_time() = media_time;
+        break;
+      }
+    }
+    if (!writer->Write(message)) break;
+  }
+  queue->Close();
+  return grpc::Status::OK;
+}
+
+grpc::Status MediaService::Drain(grpc::ServerContext*, const v1::DrainRequest*,
+                                 v1::DrainResponse* response) {
+  response->set_rooms_remaining(static_cast<uint32_t>(engine_->StartDrain()));
+  return grpc::Status::OK;
+}
+
+grpc::Status MediaService::GetEngineInfo(grpc::ServerContext*,
+                                         const v1::GetEngineInfoRequest*,
+                                         v1::EngineInfo* response) {
+  const EngineOptions& options = engine_->options();
+  const EngineStatus status = engine_->Status();
+  response->set_engine_id(options.engine_id);
+  response->set_media_address(options.media_ip);
+  response->set_capacity_rooms(static_cast<uint32_t>(options.capacity_rooms));
+  response->set_active_rooms(static_cast<uint32_t>(status.active_rooms));
+  response->set_active_legs(static_cast<uint32_t>(status.active_legs));
+  response->set_draining(status.draining);
+  response->set_workers(static_cast<uint32_t>(options.workers));
+  response->add_crypto_suites(v1::CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_80);
+  response->add_crypto_suites(v1::CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_32);
+  if (srtp::SrtpAeadAes128GcmSupported()) {
+    response->add_crypto_suites(v1::CRYPTO_SUITE_AEAD_AES_128_GCM);
+  }
+  response->add_crypto_suites(v1::CRYPTO_SUITE_PLAIN_RTP);
+  response->add_codecs(v1::CODEC_PCMU);
+  response->add_codecs(v1::CODEC_PCMA);
+  response->set_port_min(options.port_min);
+  response->set_port_max(options.port_max);
+  return grpc::Status::OK;
+}
+
+}  // namespace sotto::media
