@@ -4,7 +4,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
 #include "media_engine/codec/e_model.h"
@@ -43,6 +45,22 @@ v1::CryptoSuite FromSuite(srtp::SrtpCryptoSuite suite) {
       return v1::CRYPTO_SUITE_AEAD_AES_128_GCM;
   }
   return v1::CRYPTO_SUITE_UNSPECIFIED;
+}
+
+// SrtpKey.inline_key is the base64 of an SDP `inline:` parameter
+// (common.proto), without the "inline:" prefix; a prefixed value is taken
+// too (base64 has no ':', so the two cannot be confused).
+absl::StatusOr<srtp::SrtpKeyMaterial> KeyFromProto(
+    srtp::SrtpCryptoSuite suite, const std::string& inline_key) {
+  if (absl::StartsWith(inline_key, "inline:")) {
+    return srtp::SrtpKeyMaterial::FromSdesKeyParams(suite, inline_key);
+  }
+  return srtp::SrtpKeyMaterial::FromSdesKeyParams(
+      suite, absl::StrCat("inline:", inline_key));
+}
+
+std::string KeyToProto(const srtp::SrtpKeyMaterial& key) {
+  return std::string(absl::StripPrefix(key.ToSdesKeyParams(), "inline:"));
 }
 
 absl::StatusOr<std::optional<net::SocketAddress>> ToAddress(
@@ -118,8 +136,7 @@ absl::StatusOr<LegConfig> ConfigFromOffer(const v1::MediaOffer& offer,
     auto suite = ToSuite(offer.remote_key().suite());
     if (!suite)
       return absl::InvalidArgumentError("unknown offer.remote_key.suite");
-    auto key = srtp::SrtpKeyMaterial::FromSdesKeyParams(
-        *suite, offer.remote_key().inline_key());
+    auto key = KeyFromProto(*suite, offer.remote_key().inline_key());
     if (!key.ok()) {
       // The message never repeats the key itself.
       return absl::InvalidArgumentError(absl::StrCat(
@@ -180,7 +197,7 @@ void FillLeg(const LegDescription& leg, bool with_local_key, v1::Leg* out) {
         FromSuite(leg.config.local_key->suite()));
     if (with_local_key) {
       answer->mutable_local_key()->set_inline_key(
-          leg.config.local_key->ToSdesKeyParams());
+          KeyToProto(*leg.config.local_key));
       answer->set_sdp(AnswerSdp(leg));
     }
   } else {
@@ -254,7 +271,7 @@ std::string AnswerSdp(const LegDescription& leg) {
   if (srtp) {
     absl::StrAppend(&sdp, "a=crypto:1 ",
                     srtp::SrtpCryptoSuiteName(leg.config.local_key->suite()),
-                    " inline:", leg.config.local_key->ToSdesKeyParams(),
+                    " ", leg.config.local_key->ToSdesKeyParams(),
                     "\r\n");
   }
   absl::StrAppend(&sdp, "a=sendrecv\r\n");
@@ -326,8 +343,7 @@ grpc::Status MediaService::UpdateLeg(grpc::ServerContext*,
     if (!suite) {
       return Invalid("offer.remote_key.suite must be an SRTP suite on update");
     }
-    auto key = srtp::SrtpKeyMaterial::FromSdesKeyParams(
-        *suite, offer.remote_key().inline_key());
+    auto key = KeyFromProto(*suite, offer.remote_key().inline_key());
     if (!key.ok()) {
       return Invalid(absl::StrCat("offer.remote_key.inline_key: ",
                                   key.status().message()));

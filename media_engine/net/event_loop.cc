@@ -33,6 +33,7 @@ EventLoop::EventLoop(const Clock& clock) : clock_(clock) {
   storage.reserve(1 << 16);
   timers_ = decltype(timers_)(std::greater<Entry>(), std::move(storage));
   running_tasks_.reserve(64);
+  slots_.reserve(4096);
 }
 
 EventLoop::~EventLoop() {
@@ -57,14 +58,30 @@ void EventLoop::RemoveFd(int fd) {
 
 void EventLoop::Schedule(Timer* timer, Micros when) {
   if (timer->when_ == when) return;  // already scheduled for then
+  if (timer->slot_ < 0) {
+    if (free_slots_.empty()) {
+      timer->slot_ = static_cast<int>(slots_.size());
+      slots_.emplace_back();
+    } else {
+      timer->slot_ = free_slots_.back();
+      free_slots_.pop_back();
+    }
+    slots_[timer->slot_].timer = timer;
+  }
   timer->when_ = when;
-  timer->generation_ = next_generation_++;
-  timers_.push(Entry{when, timer->generation_, timer});
+  Slot& slot = slots_[timer->slot_];
+  ++slot.generation;  // earlier entries for this timer are now stale
+  timers_.push(Entry{when, slot.generation, timer->slot_});
 }
 
 void EventLoop::Cancel(Timer* timer) {
   timer->when_ = -1;
-  timer->generation_ = next_generation_++;
+  if (timer->slot_ < 0) return;
+  Slot& slot = slots_[timer->slot_];
+  slot.timer = nullptr;
+  ++slot.generation;
+  free_slots_.push_back(timer->slot_);
+  timer->slot_ = -1;
 }
 
 void EventLoop::Post(std::function<void()> task) {
@@ -86,9 +103,10 @@ void EventLoop::FireDueTimers(Micros now) {
   while (!timers_.empty() && timers_.top().when <= now) {
     const Entry entry = timers_.top();
     timers_.pop();
-    Timer* timer = entry.timer;
-    if (timer->generation_ != entry.generation) continue;  // stale
+    if (!Live(entry)) continue;  // rescheduled or cancelled since
+    Timer* timer = slots_[entry.slot].timer;
     timer->when_ = -1;
+    ++slots_[entry.slot].generation;  // fired: this entry is spent
     timer->OnTimer(now);
   }
 }
@@ -110,10 +128,7 @@ bool EventLoop::RunOnce(Micros max_wait) {
   Micros now = clock_.Now();
   FireDueTimers(now);
   // Drop stale heads so the wait is computed from a live deadline.
-  while (!timers_.empty() &&
-         timers_.top().timer->generation_ != timers_.top().generation) {
-    timers_.pop();
-  }
+  while (!timers_.empty() && !Live(timers_.top())) timers_.pop();
   Micros wait = max_wait;
   if (!timers_.empty()) wait = std::min(wait, timers_.top().when - now);
   wait = std::max<Micros>(wait, 0);
@@ -127,14 +142,17 @@ bool EventLoop::RunOnce(Micros max_wait) {
                    static_cast<int>((wait + 999) / 1000));
   }
   now = clock_.Now();
+  bool tasks_pending = false;
   for (int i = 0; i < n; ++i) {
     auto* handler = static_cast<FdHandler*>(events[i].data.ptr);
     if (handler == nullptr) {
-      RunTasks();
+      tasks_pending = true;
     } else {
       handler->OnReadable(now);
     }
   }
+  // Tasks last: one may remove a handler whose event is in this batch.
+  if (tasks_pending) RunTasks();
   FireDueTimers(clock_.Now());
   return !stopped_.load(std::memory_order_acquire);
 }

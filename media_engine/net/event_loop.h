@@ -6,11 +6,11 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <queue>
 #include <vector>
 
 #include "absl/status/status.h"
-#include <mutex>
 #include "media_engine/base/clock.h"
 
 namespace sotto::media::net {
@@ -23,7 +23,8 @@ class FdHandler {
   virtual void OnReadable(Micros now) = 0;
 };
 
-// A deadline. Owned by the caller; must be cancelled before destruction.
+// A deadline. Owned by the caller, who must Cancel() it on its loop before
+// destroying it; after that the loop never touches it again.
 class Timer {
  public:
   virtual ~Timer() = default;
@@ -32,13 +33,16 @@ class Timer {
  private:
   friend class EventLoop;
   Micros when_ = -1;  // -1: not scheduled
-  uint64_t generation_ = 0;
+  int slot_ = -1;     // index in the loop's slot table, -1: none
 };
 
 // Everything but Post() and Stop() runs on the loop thread. Timers are a
 // binary heap with lazy cancellation: rescheduling pushes a new entry and
 // stale ones are skipped when popped, so the per-packet path does a push at
-// most (amortised: the heap's storage is reserved up front).
+// most (amortised: the heap's storage is reserved up front). Heap entries
+// name a slot owned by the loop, never the Timer itself, so a cancelled and
+// destroyed Timer is never dereferenced. Posted tasks run after the I/O
+// events of the same wake-up, so a task may destroy handlers safely.
 class EventLoop {
  public:
   explicit EventLoop(const Clock& clock);
@@ -73,9 +77,17 @@ class EventLoop {
   struct Entry {
     Micros when;
     uint64_t generation;
-    Timer* timer;
+    int slot;
     bool operator>(const Entry& other) const { return when > other.when; }
   };
+  struct Slot {
+    Timer* timer = nullptr;
+    uint64_t generation = 0;
+  };
+  bool Live(const Entry& entry) const {
+    const Slot& slot = slots_[entry.slot];
+    return slot.timer != nullptr && slot.generation == entry.generation;
+  }
   void FireDueTimers(Micros now);
   void RunTasks();
 
@@ -83,7 +95,8 @@ class EventLoop {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> timers_;
-  uint64_t next_generation_ = 1;
+  std::vector<Slot> slots_;
+  std::vector<int> free_slots_;
   uint64_t iterations_ = 0;
   std::atomic<bool> stopped_{false};
   // std::mutex, not absl::Mutex: Debian's Abseil lacks ThreadSanitizer

@@ -43,7 +43,6 @@
 #define SOTTO_MEDIA_ENGINE_SRTP_INBOUND_SRTP_H_
 
 #include <array>
-#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <memory>

@@ -15,6 +15,18 @@
 namespace sotto::media {
 namespace {
 
+// Under a sanitizer the engine runs several times slower on the same two
+// cores, so a rare packet can miss its deadline: the timing assertions
+// allow that there (the sanitizer runs are for memory and race bugs); the
+// plain build must be exact.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr double kExact = 0.98;
+constexpr uint64_t kLateAllowed = 3;
+#else
+constexpr double kExact = 1.0;
+constexpr uint64_t kLateAllowed = 0;
+#endif
+
 using testing::ReceivedPacket;
 using testing::SrtpPeer;
 
@@ -164,9 +176,9 @@ TEST_F(EngineTest, WhisperReachesOnlyTheAgentOverRealSrtpLegs) {
   Run(std::chrono::milliseconds(1500));
   // Skip the first half second (streams starting, fades in).
   ASSERT_GT(customer.heard.size(), 60u);
-  EXPECT_EQ(ShareExactly(customer.heard, 25, Q(Q(2000))), 1.0);
-  EXPECT_EQ(ShareExactly(agent.heard, 25, Q(Q(1000) + Q(300))), 1.0);
-  EXPECT_EQ(ShareExactly(supervisor.heard, 25, Q(Q(1000) + Q(2000))), 1.0);
+  EXPECT_GE(ShareExactly(customer.heard, 25, Q(Q(2000))), kExact);
+  EXPECT_GE(ShareExactly(agent.heard, 25, Q(Q(1000) + Q(300))), kExact);
+  EXPECT_GE(ShareExactly(supervisor.heard, 25, Q(Q(1000) + Q(2000))), kExact);
   // Every sink stream: one SSRC, consecutive sequence numbers, timestamps
   // advancing by 160.
   for (Party* p : {&customer, &agent, &supervisor}) {
@@ -188,7 +200,7 @@ TEST_F(EngineTest, FirstPacketAfterSetRoutingReturnsFollowsTheNewMatrix) {
   Add("supervisor", 300);
   Route("listen");
   Run(std::chrono::milliseconds(600));
-  EXPECT_EQ(ShareExactly(customer.heard, 10, Q(Q(2000))), 1.0);
+  EXPECT_GE(ShareExactly(customer.heard, 10, Q(Q(2000))), kExact);
   Route("barge");
   // Whatever was mixed before the switch was sent before SetRouting
   // returned (mixing and sending happen together on the worker): drop it.
@@ -196,7 +208,7 @@ TEST_F(EngineTest, FirstPacketAfterSetRoutingReturnsFollowsTheNewMatrix) {
   customer.heard.clear();
   Run(std::chrono::milliseconds(300));
   ASSERT_GT(customer.heard.size(), 10u);
-  EXPECT_EQ(ShareExactly(customer.heard, 0, Q(Q(2000) + Q(300))), 1.0);
+  EXPECT_GE(ShareExactly(customer.heard, 0, Q(Q(2000) + Q(300))), kExact);
 }
 
 TEST_F(EngineTest, WrongKeyAndForeignSprayAreCountedDroppedAndNeverLatched) {
@@ -216,7 +228,7 @@ TEST_F(EngineTest, WrongKeyAndForeignSprayAreCountedDroppedAndNeverLatched) {
     for (auto& b : junk) b = static_cast<uint8_t>(rng());
     attacker.SendRaw(junk);
   });
-  EXPECT_EQ(ShareExactly(customer.heard, 15, Q(Q(2000))), 1.0);
+  EXPECT_GE(ShareExactly(customer.heard, 15, Q(Q(2000))), kExact);
   auto stats = engine_->GetStats("room-1");
   ASSERT_TRUE(stats.ok());
   std::cerr << DescribeLeg("agent") << "\n";
@@ -275,7 +287,7 @@ TEST_F(EngineTest, RekeyingHasNoAudibleGap) {
     agent.peer = std::move(peer);
   });
   Run(std::chrono::milliseconds(400));
-  EXPECT_EQ(ShareExactly(customer.heard, 10, Q(Q(2000))), 1.0)
+  EXPECT_GE(ShareExactly(customer.heard, 10, Q(Q(2000))), kExact)
       << DescribeLeg("agent") << "\n"
       << Levels(customer.heard);
 }
@@ -332,7 +344,7 @@ TEST_F(EngineTest, HundredThousandHostilePacketsNeitherCrashNorTouchTheCall) {
   Run(std::chrono::milliseconds(5200));
   flood.join();
   EXPECT_EQ(sent, 100000);
-  EXPECT_EQ(ShareExactly(customer.heard, 15, Q(Q(2000))), 1.0)
+  EXPECT_GE(ShareExactly(customer.heard, 15, Q(Q(2000))), kExact)
       << DescribeLeg("agent") << "\n"
       << Levels(customer.heard);
   // Every hostile packet the kernel delivered is counted under a reason.
@@ -350,7 +362,7 @@ TEST_F(EngineTest, HundredThousandHostilePacketsNeitherCrashNorTouchTheCall) {
   }
   EXPECT_GT(dropped, 99000u);  // loopback may shed a few under the burst
   EXPECT_LE(dropped, 100000u);
-  EXPECT_EQ(leg.drops[static_cast<int>(DropReason::kLate)], 0u);
+  EXPECT_LE(leg.drops[static_cast<int>(DropReason::kLate)], kLateAllowed);
   EXPECT_EQ(*leg.remote, agent.peer->address());
 }
 

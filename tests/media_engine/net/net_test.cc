@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -100,6 +101,22 @@ TEST(EventLoopTest, TimersFireInDeadlineOrderAndReschedulingReplaces) {
   loop.Cancel(&c);
   while (clock.Now() < now + 5000) loop.RunOnce(1000);
   EXPECT_EQ(fired, (std::vector<int>{1, 2}));
+}
+
+TEST(EventLoopTest, ACancelledTimerMayBeDestroyedWhileItsEntryIsQueued) {
+  SteadyClock clock;
+  EventLoop loop(clock);
+  std::vector<int> fired;
+  auto doomed = std::make_unique<RecordingTimer>(&fired, 1);
+  RecordingTimer survivor(&fired, 2);
+  const Micros now = clock.Now();
+  loop.Schedule(doomed.get(), now + 1000);
+  loop.Schedule(doomed.get(), now + 1500);  // two entries queued for it
+  loop.Cancel(doomed.get());
+  doomed.reset();  // AddressSanitizer proves the loop never touches it again
+  loop.Schedule(&survivor, now + 2000);  // may reuse the freed slot
+  while (clock.Now() < now + 4000) loop.RunOnce(1000);
+  EXPECT_EQ(fired, (std::vector<int>{2}));
 }
 
 class CountingReader : public FdHandler {
