@@ -82,7 +82,7 @@ ABSL_FLAG(std::string, janus, "",
           "Janus HTTP API base (e.g. http://127.0.0.1:8088): drive Janus "
           "AudioBridge with plain RTP instead of sotto-media.");
 ABSL_FLAG(int, port_min, 10000, "Engine media port range (engine started here).");
-ABSL_FLAG(int, port_max, 31999, "Engine media port range (engine started here).");
+ABSL_FLAG(int, port_max, 19999, "Engine media port range (engine started here).");
 ABSL_FLAG(std::string, engine_log, "/tmp/media_load_engine.log",
           "Where the engine started here logs.");
 
@@ -184,6 +184,7 @@ int64_t g_window_start_rt = 0, g_window_end_rt = 0;  // CLOCK_REALTIME ns
 
 // Receiver results.
 std::vector<int64_t> g_latency_ns;
+std::vector<int64_t> g_latency_at_ns;  // receive time of each sample
 uint64_t g_rx_total = 0, g_rx_rtcp = 0, g_rx_undecryptable = 0,
          g_rx_unmatched = 0;
 
@@ -651,6 +652,7 @@ void HandlePacket(Leg& leg, uint8_t* data, size_t length, int64_t rx_rt,
     return;
   }
   g_latency_ns.push_back(rx_rt - sent);
+  g_latency_at_ns.push_back(rx_rt);
   if (!leg.have_counter) {
     leg.have_counter = true;
     leg.first_counter = leg.last_counter = counter;
@@ -700,6 +702,24 @@ void ReceiverThread() {
     }
   }
   close(ep);
+}
+
+// Busy jiffies and total jiffies of one CPU from /proc/stat.
+std::pair<long, long> CpuJiffies(int cpu) {
+  std::ifstream in("/proc/stat");
+  std::string line;
+  const std::string want = absl::StrCat("cpu", cpu, " ");
+  while (std::getline(in, line)) {
+    if (line.rfind(want, 0) != 0) continue;
+    std::istringstream fields(line.substr(want.size()));
+    long v, total = 0, idle = 0;
+    for (int i = 0; fields >> v; ++i) {
+      total += v;
+      if (i == 3 || i == 4) idle += v;  // idle, iowait
+    }
+    return {total - idle, total};
+  }
+  return {0, 0};
 }
 
 int64_t Percentile(std::vector<int64_t>& v, double p) {
@@ -794,9 +814,11 @@ int main(int argc, char** argv) {
   };
   sleep_until_rt(g_window_start_rt);
   const double cpu0 = engine_pid > 0 ? ProcessCpuSeconds(engine_pid) : -1;
+  const auto busy0_a = CpuJiffies(0), busy1_a = CpuJiffies(1);
   const rusage self0 = [] { rusage u; getrusage(RUSAGE_SELF, &u); return u; }();
   sleep_until_rt(g_window_end_rt);
   const double cpu1 = engine_pid > 0 ? ProcessCpuSeconds(engine_pid) : -1;
+  const auto busy0_b = CpuJiffies(0), busy1_b = CpuJiffies(1);
   const rusage self1 = [] { rusage u; getrusage(RUSAGE_SELF, &u); return u; }();
   const long rss = engine_pid > 0 ? ProcessRssKib(engine_pid) : -1;
   // Let the last in-window packets come back, then stop.
@@ -829,6 +851,19 @@ int main(int argc, char** argv) {
       expected == 0 ? 1.0
                     : std::max(0.0, 1.0 - static_cast<double>(received) /
                                               static_cast<double>(expected));
+  // Per-second latency (stderr), to see a trend within the window.
+  {
+    std::map<int64_t, std::vector<int64_t>> by_second;
+    for (size_t i = 0; i < g_latency_ns.size(); ++i)
+      by_second[(g_latency_at_ns[i] - g_window_start_rt) / 1'000'000'000]
+          .push_back(g_latency_ns[i]);
+    for (auto& [second, v] : by_second) {
+      const int64_t a = Percentile(v, 0.5), b = Percentile(v, 0.99);
+      std::fprintf(stderr, "media_load: second %ld: p50 %ld us p99 %ld us n %zu\n",
+                   static_cast<long>(second), static_cast<long>(a / 1000),
+                   static_cast<long>(b / 1000), v.size());
+    }
+  }
   const int64_t p50 = Percentile(g_latency_ns, 0.50);
   const int64_t p90 = Percentile(g_latency_ns, 0.90);
   const int64_t p99 = Percentile(g_latency_ns, 0.99);
@@ -868,6 +903,11 @@ int main(int argc, char** argv) {
       {"engine_rss_kib", rss},
       {"generator_cpu_share", gen_cpu / seconds},
       {"setup_seconds", setup_seconds},
+      {"cpu0_busy", static_cast<double>(busy0_b.first - busy0_a.first) /
+                        std::max(1L, busy0_b.second - busy0_a.second)},
+      {"cpu1_busy", static_cast<double>(busy1_b.first - busy1_a.first) /
+                        std::max(1L, busy1_b.second - busy1_a.second)},
+      {"engine_pid", engine_pid},
   };
   std::printf("%s\n", out.dump().c_str());
   return 0;

@@ -292,6 +292,30 @@ TEST_F(EngineTest, RekeyingHasNoAudibleGap) {
       << Levels(customer.heard);
 }
 
+TEST_F(EngineTest, AnSsrcChangeMidCallIsFollowedAtOnce) {
+  Party& customer = Add("customer", 1000);
+  Party& agent = Add("agent", 2000);
+  Route("listen");
+  Run(std::chrono::milliseconds(400), [&](int tick) {
+    if (tick != 10) return;
+    // A re-INVITE on the integrator's side: new SSRC, new sequence and
+    // timestamp bases, same keys.
+    agent.peer->set_ssrc(0xBEEF);
+    agent.peer->set_sequence(40000);
+    agent.peer->set_timestamp(123456789);
+  });
+  auto stats = engine_->GetStats("room-1");
+  EXPECT_EQ(stats->front().legs.at("agent").ssrc_changes, 1u);
+  // At most the one frame at the switch is concealed; then it is exact.
+  size_t off = 0;
+  for (size_t i = 10; i < customer.heard.size(); ++i) {
+    bool exact = true;
+    for (int16_t v : customer.heard[i].samples) exact &= v == Q(Q(2000));
+    off += !exact;
+  }
+  EXPECT_LE(off, 1u) << Levels(customer.heard);
+}
+
 TEST_F(EngineTest, HundredThousandHostilePacketsNeitherCrashNorTouchTheCall) {
   Party& customer = Add("customer", 1000);
   Party& agent = Add("agent", 2000);
@@ -372,20 +396,22 @@ TEST_F(EngineTest, TapDeliversEachSourceAndTelephoneEventsButNeverMixesThem) {
   Route("listen");
   auto tap = engine_->OpenTap("room-1", /*telephone_events=*/true);
   ASSERT_TRUE(tap.ok());
+  // The customer presses '5' between two audio packets: RFC 4733 sends the
+  // event three times (growing duration), the last with the end bit.
+  uint32_t event_start = 0;
   Run(std::chrono::milliseconds(600), [&](int tick) {
-    if (tick == 10 || tick == 11) {
-      // RFC 4733 digit '5' from the customer (end on the second packet).
-      std::vector<int16_t> unused;
-      uint8_t payload[4] = {5, static_cast<uint8_t>(tick == 11 ? 0x80 : 0), 0,
-                            160};
-      rtp::RtpHeaderFields fields;
-      (void)fields;
-      (void)payload;
-      (void)unused;
-    }
+    if (tick == 10) event_start = customer.peer->timestamp();
+    if (tick < 10 || tick > 12) return;
+    rtp::TelephoneEvent event;
+    event.event = 5;
+    event.volume = 10;
+    event.duration = static_cast<uint16_t>(160 * (tick - 9));
+    event.end = tick == 12;
+    customer.peer->SendTelephoneEvent(event, 101, tick == 10, event_start);
   });
   std::map<std::string, int> frames;
   int leg_changes = 0;
+  std::vector<TapItem> events;
   TapItem item;
   Micros last_media_time = -1;
   while ((*tap)->Pop(&item, 0)) {
@@ -397,14 +423,26 @@ TEST_F(EngineTest, TapDeliversEachSourceAndTelephoneEventsButNeverMixesThem) {
       }
     } else if (item.kind == TapItem::Kind::kLegAdded) {
       ++leg_changes;
+    } else if (item.kind == TapItem::Kind::kTelephoneEvent) {
+      events.push_back(item);
     }
   }
   (*tap)->Close();
   EXPECT_EQ(leg_changes, 2);
   EXPECT_GT(frames["customer"], 25);
   EXPECT_GT(frames["agent"], 25);
+  // Start and end of the digit, once each, from the customer's leg.
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(engine_->LegIdOf("room-1", events[0].member), "customer");
+  EXPECT_EQ(events[0].event.event, 5);
+  EXPECT_FALSE(events[0].event.end);
+  EXPECT_TRUE(events[1].event.end);
+  EXPECT_EQ(events[1].event.duration, 480);
+  // The event never became audio: the agent heard the customer's level only.
+  EXPECT_GE(ShareExactly(agent.heard, 10, Q(Q(1000))), kExact);
+  auto stats = engine_->GetStats("room-1");
+  EXPECT_EQ(stats->front().legs.at("customer").telephone_events, 1u);
   (void)customer;
-  (void)agent;
 }
 
 TEST_F(EngineTest, BadRequestsGetClearErrors) {

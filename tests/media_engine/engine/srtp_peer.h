@@ -11,6 +11,7 @@
 #include "media_engine/codec/g711.h"
 #include "media_engine/net/udp_socket.h"
 #include "media_engine/rtp/rtp_packet.h"
+#include "media_engine/rtp/telephone_event.h"
 #include "media_engine/srtp/srtp_key.h"
 #include "media_engine/srtp/srtp_session.h"
 
@@ -77,6 +78,26 @@ class SrtpPeer {
   }
   void SendRaw(absl::Span<const uint8_t> bytes) {
     socket_.SendTo(bytes, target_);
+  }
+
+  // Sends an RFC 4733 telephone-event packet of the event that started at
+  // `start_timestamp` (RFC 4733 repeats it in every packet of the event).
+  void SendTelephoneEvent(const rtp::TelephoneEvent& event,
+                          uint8_t payload_type, bool marker,
+                          uint32_t start_timestamp) {
+    rtp::RtpHeaderFields fields;
+    fields.marker = marker;
+    fields.payload_type = payload_type;
+    fields.sequence_number = sequence_++;
+    fields.timestamp = start_timestamp;
+    fields.ssrc = ssrc_;
+    uint8_t buffer[1500];
+    const size_t header = rtp::WriteRtpHeader(fields, absl::MakeSpan(buffer));
+    const size_t body = rtp::WriteTelephoneEvent(
+        event, absl::MakeSpan(buffer + header, sizeof(buffer) - header));
+    size_t length = header + body;
+    if (out_) out_->ProtectRtp(absl::MakeSpan(buffer), &length);
+    socket_.SendTo(absl::MakeConstSpan(buffer, length), target_);
   }
 
   // Reads every datagram waiting; returns the decoded RTP packets.
