@@ -1,8 +1,12 @@
 #include "media_engine/control/media_metrics.h"
 
 #include <chrono>
+#include <numeric>
 #include <string>
 #include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/logging.h"
 
 namespace sotto::media {
 
@@ -99,6 +103,24 @@ void MediaMetrics::Publish() {
   }
   added_latency_->ObserveMultiple(
       buckets, (now.latency_sum_us - published_.latency_sum_us) / 1e6);
+  // Dropped packets are never logged one by one (hostile traffic must not
+  // flood the logs); at most one summary line per kDropLogInterval.
+  const auto wall = std::chrono::steady_clock::now();
+  if (wall - last_drop_log_ >= kDropLogInterval) {
+    std::vector<service_kit::LogField> fields;
+    for (int i = 0; i < kDropReasonCount; ++i) {
+      const uint64_t d = now.drops[i] - logged_.drops[i];
+      if (d > 0) {
+        fields.emplace_back(DropReasonName(static_cast<DropReason>(i)),
+                            std::to_string(d));
+      }
+    }
+    if (!fields.empty()) {
+      service_kit::LogWarning("packets dropped since the last report", fields);
+    }
+    logged_ = now;
+    last_drop_log_ = wall;
+  }
   published_ = now;
   const EngineStatus status = engine_->Status();
   rooms_->Set(status.active_rooms);

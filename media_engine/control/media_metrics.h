@@ -5,6 +5,7 @@
 #define SOTTO_MEDIA_ENGINE_CONTROL_MEDIA_METRICS_H_
 
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,9 @@ class MediaMetrics {
   prometheus::Gauge* legs_;
   prometheus::Gauge* draining_;
   EngineCounters published_;
+  static constexpr std::chrono::seconds kDropLogInterval{10};
+  EngineCounters logged_;
+  std::chrono::steady_clock::time_point last_drop_log_{};
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -100,6 +100,7 @@ absl::StatusOr<LegDescription> Engine::AddLeg(LegSpec spec) {
     }
   }
 
+  spec.config.rtcp_interval = options_.rtcp_interval;
   // Keys: the engine's own, fresh for every leg.
   if (spec.config.remote_key) {
     const srtp::SrtpCryptoSuite suite =

@@ -33,6 +33,8 @@ struct EngineOptions {
   uint16_t port_max = 29999;
   int workers = 2;
   int capacity_rooms = 2000;
+  // Mean RTCP interval of every leg.
+  Micros rtcp_interval = 5'000'000;
 };
 
 // What AddLeg needs. `config.local_key` is filled in by the engine.

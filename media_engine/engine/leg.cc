@@ -23,7 +23,6 @@ constexpr int kMaxReadsPerWakeup = 64;
 constexpr size_t kMaxAudioPayload = 6 * kSamplesPerFrame;
 // Chunks handed to the jitter buffer (it takes at most 60 ms at once).
 constexpr size_t kMaxChunk = 3 * kSamplesPerFrame;
-constexpr Micros kRtcpInterval = 5'000'000;
 // Packets in a row from a new address, all authenticated, before the leg
 // follows it (NAT rebinding). One is not enough: a replayed packet racing
 // the original must not move the leg.
@@ -482,9 +481,10 @@ void Leg::SendPacket(absl::Span<const int16_t> samples, uint32_t timestamp,
 void Leg::MaybeSendRtcp(Micros now) {
   if (now < next_rtcp_) return;
   // RFC 3550 s6.3.5: randomise the interval (0.5..1.5) to avoid bursts.
-  next_rtcp_ = now + kRtcpInterval / 2 +
+  const Micros interval = std::max<Micros>(config_.rtcp_interval, 1000);
+  next_rtcp_ = now + interval / 2 +
                static_cast<Micros>((ssrc_ ^ static_cast<uint32_t>(now)) %
-                                   static_cast<uint32_t>(kRtcpInterval));
+                                   static_cast<uint64_t>(interval));
   std::optional<net::SocketAddress> remote =
       stats_.remote ? stats_.remote : config_.remote_rtp;
   if (!config_.rtcp_mux) {

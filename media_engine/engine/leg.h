@@ -47,6 +47,8 @@ struct LegConfig {
   // Keys: absent means plain RTP (the leg asked for it).
   std::optional<srtp::SrtpKeyMaterial> remote_key;  // we decrypt with it
   std::optional<srtp::SrtpKeyMaterial> local_key;   // we encrypt with it
+  // Mean RTCP report interval (RFC 3550 randomises 0.5x-1.5x around it).
+  Micros rtcp_interval = 5'000'000;
 };
 
 // A point-in-time copy of a leg's counters (taken on its worker).

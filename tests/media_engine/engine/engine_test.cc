@@ -57,6 +57,7 @@ class EngineTest : public ::testing::Test {
         static_cast<uint16_t>((probe->local_address().port() + 100) & ~1);
     options.port_max = static_cast<uint16_t>(options.port_min + 200);
     options.workers = 2;
+    options.rtcp_interval = 200'000;  // reports every ~0.2 s, not 5 s
     engine_ = std::make_unique<Engine>(options);
   }
 
@@ -290,6 +291,66 @@ TEST_F(EngineTest, RekeyingHasNoAudibleGap) {
   EXPECT_GE(ShareExactly(customer.heard, 10, Q(Q(2000))), kExact)
       << DescribeLeg("agent") << "\n"
       << Levels(customer.heard);
+}
+
+// Pulls the sender report and the report block about `ssrc` out of RTCP.
+class ReportCollector : public rtp::RtcpVisitor {
+ public:
+  void OnSenderReport(const rtp::RtcpSenderReportView& report) override {
+    sender = report.sender;
+    ++sender_reports;
+    for (size_t i = 0; i < report.report_blocks.size(); ++i) {
+      blocks.push_back(report.report_blocks[i]);
+    }
+  }
+  rtp::RtcpSenderInfo sender;
+  int sender_reports = 0;
+  std::vector<rtp::RtcpReportBlock> blocks;
+};
+
+TEST_F(EngineTest, RtcpReportsFlowBothWaysAndGiveRoundTripAndRemoteLoss) {
+  Party& customer = Add("customer", 1000);
+  Add("agent", 2000);
+  Route("listen");
+  Run(std::chrono::milliseconds(600));
+  // The engine sent sender reports on the customer's leg, with a report
+  // block about the customer's stream (all received: no loss).
+  ReportCollector collector;
+  for (const auto& compound : customer.peer->rtcp) {
+    ASSERT_EQ(rtp::ParseRtcpCompound(compound, &collector),
+              rtp::RtcpParseError::kOk);
+  }
+  ASSERT_GE(collector.sender_reports, 1);
+  EXPECT_GT(collector.sender.packet_count, 10u);
+  ASSERT_FALSE(collector.blocks.empty());
+  EXPECT_EQ(collector.blocks.back().source_ssrc, customer.peer->ssrc());
+  EXPECT_EQ(collector.blocks.back().fraction_lost, 0);
+  // The customer's phone answers with a receiver report: 25/256 lost, and
+  // LSR/DLSR so the engine can time the round trip (DLSR: 10 ms).
+  rtp::RtcpReportBlock block;
+  block.source_ssrc = collector.sender.ssrc;
+  block.fraction_lost = 25;
+  block.jitter = 80;  // 10 ms at 8 kHz
+  block.last_sr = rtp::CompactNtp(collector.sender.ntp_timestamp);
+  block.delay_since_last_sr = 655;  // 10 ms in 1/65536 s
+  std::vector<uint8_t> rr(256);
+  const size_t size = rtp::WriteRtcpReceiverReport(
+      customer.peer->ssrc(), absl::MakeConstSpan(&block, 1), absl::MakeSpan(rr));
+  ASSERT_GT(size, 0u);
+  rr.resize(size);
+  customer.peer->SendRtcp(rr);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  LegStats leg;
+  do {
+    leg = engine_->GetStats("room-1")->front().legs.at("customer");
+  } while (leg.remote_fraction_lost == 0 && std::chrono::steady_clock::now() < deadline);
+  EXPECT_NEAR(leg.remote_fraction_lost, 25.0 / 256, 1e-9);
+  EXPECT_NEAR(leg.remote_jitter_ms, 10.0, 1e-9);
+  // The SR was sent at most ~0.8 s ago; minus DLSR that is the round trip.
+  EXPECT_GT(leg.rtt_ms, 0.0);
+  EXPECT_LT(leg.rtt_ms, 1000.0);
+  EXPECT_EQ(leg.drops[static_cast<int>(DropReason::kRtcpAuth)], 0u);
+  EXPECT_EQ(leg.drops[static_cast<int>(DropReason::kMalformedRtcp)], 0u);
 }
 
 TEST_F(EngineTest, AnSsrcChangeMidCallIsFollowedAtOnce) {

@@ -10,6 +10,7 @@
 #include "media_engine/base/audio_frame.h"
 #include "media_engine/codec/g711.h"
 #include "media_engine/net/udp_socket.h"
+#include "media_engine/rtp/rtcp_packet.h"
 #include "media_engine/rtp/rtp_packet.h"
 #include "media_engine/rtp/telephone_event.h"
 #include "media_engine/srtp/srtp_key.h"
@@ -109,7 +110,15 @@ class SrtpPeer {
       ptrdiff_t n = socket_.ReceiveFrom(absl::MakeSpan(buffer), &from);
       if (n < 0) break;
       size_t length = static_cast<size_t>(n);
-      if (buffer[1] >= 192 && buffer[1] <= 223) continue;  // RTCP
+      if (buffer[1] >= 192 && buffer[1] <= 223) {  // RTCP (muxed)
+        if (in_ && in_->UnprotectRtcp(absl::MakeSpan(buffer, sizeof(buffer)),
+                                      &length) != srtp::SrtpResult::kOk) {
+          ++undecryptable;
+          continue;
+        }
+        rtcp.emplace_back(buffer, buffer + length);
+        continue;
+      }
       if (in_ && in_->UnprotectRtp(absl::MakeSpan(buffer, sizeof(buffer)),
                                    &length) != srtp::SrtpResult::kOk) {
         ++undecryptable;
@@ -132,7 +141,18 @@ class SrtpPeer {
     return packets;
   }
 
+  // Protects (SRTCP) and sends an RTCP compound packet.
+  void SendRtcp(std::vector<uint8_t> compound) {
+    size_t length = compound.size();
+    compound.resize(length + 64);
+    if (out_) out_->ProtectRtcp(absl::MakeSpan(compound), &length);
+    socket_.SendTo(absl::MakeConstSpan(compound.data(), length), target_);
+  }
+
   void set_ssrc(uint32_t ssrc) { ssrc_ = ssrc; }
+  uint32_t ssrc() const { return ssrc_; }
+  // RTCP compounds received (decrypted), oldest first.
+  std::vector<std::vector<uint8_t>> rtcp;
   void set_sequence(uint16_t sequence) { sequence_ = sequence; }
   uint16_t sequence() const { return sequence_; }
   void set_timestamp(uint32_t timestamp) { timestamp_ = timestamp; }
