@@ -34,7 +34,7 @@ class RoomTimeline {
 
 struct SourceBufferConfig {
   // Least extra wait past a frame's expected arrival before concealing it.
-  Micros min_allowance = 5'000;
+  Micros min_allowance = 10'000;
   // Wait allowed for a new stream before any jitter is measured. It costs
   // nothing on a clean network (complete frames never wait); it only decides
   // how long a missing frame is waited for while the buffer is still

@@ -63,7 +63,8 @@ class EngineTest : public ::testing::Test {
 
   Party& Add(const std::string& leg, int16_t level,
              srtp::SrtpCryptoSuite suite =
-                 srtp::SrtpCryptoSuite::kAesCm128HmacSha1_80) {
+                 srtp::SrtpCryptoSuite::kAesCm128HmacSha1_80,
+             AudioCodec codec = AudioCodec::kPcmu, int ptime_ms = 20) {
     auto party = std::make_unique<Party>();
     party->leg = leg;
     party->level = level;
@@ -77,10 +78,14 @@ class EngineTest : public ::testing::Test {
     spec.config.remote_rtp = party->peer->address();
     spec.config.remote_key = party->send_key;
     spec.config.telephone_event_payload_type = 101;
+    spec.config.codec = codec;
+    spec.config.payload_type = codec == AudioCodec::kPcmu ? 0 : 8;
+    spec.config.ptime_ms = ptime_ms;
     auto description = engine_->AddLeg(spec);
     EXPECT_TRUE(description.ok()) << description.status();
     party->description = *description;
     party->peer->SetKeys(party->send_key, description->config.local_key);
+    party->peer->set_alaw(codec == AudioCodec::kPcma);
     party->peer->set_target(
         *net::SocketAddress::Parse("127.0.0.1", description->rtp_port));
     parties_[leg] = std::move(party);
@@ -351,6 +356,29 @@ TEST_F(EngineTest, RtcpReportsFlowBothWaysAndGiveRoundTripAndRemoteLoss) {
   EXPECT_LT(leg.rtt_ms, 1000.0);
   EXPECT_EQ(leg.drops[static_cast<int>(DropReason::kRtcpAuth)], 0u);
   EXPECT_EQ(leg.drops[static_cast<int>(DropReason::kMalformedRtcp)], 0u);
+}
+
+TEST_F(EngineTest, LegsWithDifferentCodecsAndPacketTimesShareARoom) {
+  // The customer is on PCMA with 30 ms packets (sent as 20 ms here: the
+  // engine accepts any packet time), the agent on PCMU with 20 ms.
+  Party& customer = Add("customer", 1000,
+                        srtp::SrtpCryptoSuite::kAesCm128HmacSha1_32,
+                        AudioCodec::kPcma, 30);
+  Party& agent = Add("agent", 2000);
+  Route("listen");
+  Run(std::chrono::milliseconds(800));
+  auto alaw = [](int v) {
+    return codec::AlawToLinear(codec::LinearToAlaw(static_cast<int16_t>(v)));
+  };
+  // The customer receives PCMA, 30 ms (240 samples) per packet, of the
+  // agent's audio; the agent receives PCMU of the customer's.
+  ASSERT_GT(customer.heard.size(), 10u);
+  for (size_t i = 3; i < customer.heard.size(); ++i) {
+    ASSERT_EQ(customer.heard[i].samples.size(), 240u);
+    ASSERT_EQ(customer.heard[i].timestamp - customer.heard[i - 1].timestamp, 240u);
+  }
+  EXPECT_GE(ShareExactly(customer.heard, 10, alaw(Q(2000))), kExact);
+  EXPECT_GE(ShareExactly(agent.heard, 15, Q(alaw(1000))), kExact);
 }
 
 TEST_F(EngineTest, AnSsrcChangeMidCallIsFollowedAtOnce) {

@@ -63,16 +63,21 @@ class SrtpPeer {
   net::UdpSocket& socket() { return socket_; }
 
   // Sends one packet of `samples` (PCMU) with the next sequence number.
-  void Send(const std::vector<int16_t>& samples, uint8_t payload_type = 0) {
+  void Send(const std::vector<int16_t>& samples, int payload_type = -1) {
     rtp::RtpHeaderFields fields;
-    fields.payload_type = payload_type;
+    fields.payload_type = static_cast<uint8_t>(
+        payload_type >= 0 ? payload_type : (alaw_ ? 8 : 0));
     fields.sequence_number = sequence_++;
     fields.timestamp = timestamp_;
     fields.ssrc = ssrc_;
     timestamp_ += static_cast<uint32_t>(samples.size());
     uint8_t buffer[1500];
     const size_t header = rtp::WriteRtpHeader(fields, absl::MakeSpan(buffer));
-    codec::EncodeUlaw(samples, absl::MakeSpan(buffer + header, samples.size()));
+    if (alaw_) {
+      codec::EncodeAlaw(samples, absl::MakeSpan(buffer + header, samples.size()));
+    } else {
+      codec::EncodeUlaw(samples, absl::MakeSpan(buffer + header, samples.size()));
+    }
     size_t length = header + samples.size();
     if (out_) out_->ProtectRtp(absl::MakeSpan(buffer), &length);
     socket_.SendTo(absl::MakeConstSpan(buffer, length), target_);
@@ -135,7 +140,11 @@ class SrtpPeer {
       packet.ssrc = view.ssrc();
       packet.marker = view.marker();
       packet.samples.resize(view.payload().size());
-      codec::DecodeUlaw(view.payload(), absl::MakeSpan(packet.samples));
+      if (alaw_) {
+        codec::DecodeAlaw(view.payload(), absl::MakeSpan(packet.samples));
+      } else {
+        codec::DecodeUlaw(view.payload(), absl::MakeSpan(packet.samples));
+      }
       packets.push_back(std::move(packet));
     }
     return packets;
@@ -149,6 +158,8 @@ class SrtpPeer {
     socket_.SendTo(absl::MakeConstSpan(compound.data(), length), target_);
   }
 
+  // PCMA instead of PCMU, both ways.
+  void set_alaw(bool alaw) { alaw_ = alaw; }
   void set_ssrc(uint32_t ssrc) { ssrc_ = ssrc; }
   uint32_t ssrc() const { return ssrc_; }
   // RTCP compounds received (decrypted), oldest first.
@@ -164,6 +175,7 @@ class SrtpPeer {
   net::SocketAddress target_;
   std::optional<srtp::SrtpSession> out_;
   std::optional<srtp::SrtpSession> in_;
+  bool alaw_ = false;
   uint16_t sequence_ = 1000;
   uint32_t timestamp_ = 50000;
   uint32_t ssrc_ = 0x1234;
