@@ -83,6 +83,9 @@ ABSL_FLAG(std::string, janus, "",
           "AudioBridge with plain RTP instead of sotto-media.");
 ABSL_FLAG(int, port_min, 10000, "Engine media port range (engine started here).");
 ABSL_FLAG(int, port_max, 19999, "Engine media port range (engine started here).");
+ABSL_FLAG(int, stall_engine_ms, 0,
+          "Fault injection: SIGSTOP the engine for this long, 2 s into the "
+          "measured window (then SIGCONT), to test recovery after a stall.");
 ABSL_FLAG(std::string, engine_log, "/tmp/media_load_engine.log",
           "Where the engine started here logs.");
 
@@ -816,6 +819,14 @@ int main(int argc, char** argv) {
   const double cpu0 = engine_pid > 0 ? ProcessCpuSeconds(engine_pid) : -1;
   const auto busy0_a = CpuJiffies(0), busy1_a = CpuJiffies(1);
   const rusage self0 = [] { rusage u; getrusage(RUSAGE_SELF, &u); return u; }();
+  if (const int stall = absl::GetFlag(FLAGS_stall_engine_ms);
+      stall > 0 && engine_pid > 0) {
+    sleep_until_rt(g_window_start_rt + 2'000'000'000);
+    kill(engine_pid, SIGSTOP);
+    usleep(static_cast<useconds_t>(stall) * 1000);
+    kill(engine_pid, SIGCONT);
+    std::fprintf(stderr, "media_load: engine stalled %d ms\n", stall);
+  }
   sleep_until_rt(g_window_end_rt);
   const double cpu1 = engine_pid > 0 ? ProcessCpuSeconds(engine_pid) : -1;
   const auto busy0_b = CpuJiffies(0), busy1_b = CpuJiffies(1);
