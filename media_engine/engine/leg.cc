@@ -166,11 +166,30 @@ uint16_t Leg::local_rtcp_port() const {
                                : local_rtp_port();
 }
 
+// Converts the kernel's arrival stamp (CLOCK_REALTIME) to our monotonic
+// clock, given both clocks read at `now`. Falls back to `now` when there is
+// no stamp or it is implausible (the realtime clock stepped).
+static Micros ArrivalTime(int64_t kernel_time_ns, Micros now,
+                          Micros realtime_now) {
+  if (kernel_time_ns <= 0) return now;
+  const Micros age = realtime_now - kernel_time_ns / 1000;
+  if (age < 0 || age > 10'000'000) return now;
+  return now - age;
+}
+
+static Micros RealtimeNow() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<Micros>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
 void Leg::OnReadable(Micros now) {
+  const Micros realtime_now = RealtimeNow();
   for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
     net::SocketAddress from;
-    const ptrdiff_t n =
-        sockets_.rtp.ReceiveFrom(absl::MakeSpan(receive_buffer_), &from);
+    int64_t kernel_time_ns = 0;
+    const ptrdiff_t n = sockets_.rtp.ReceiveFrom(
+        absl::MakeSpan(receive_buffer_), &from, &kernel_time_ns);
     if (n == -1) return;
     if (n == -2) {
       Drop(DropReason::kTruncated);
@@ -180,7 +199,9 @@ void Leg::OnReadable(Micros now) {
         absl::MakeSpan(receive_buffer_.data(), static_cast<size_t>(n));
     switch (rtp::ClassifyMuxedPacket(packet)) {
       case rtp::MuxedPacketKind::kRtp:
-        HandleRtp(packet, from, now);
+        // Audio is timed by its arrival at the socket: a backlog read late
+        // (after a stall) must look late, not early.
+        HandleRtp(packet, from, ArrivalTime(kernel_time_ns, now, realtime_now));
         break;
       case rtp::MuxedPacketKind::kRtcp:
         HandleRtcp(packet, from, now);

@@ -47,8 +47,15 @@ void SourceBuffer::ResetSlot(int64_t slot) {
 void SourceBuffer::Anchor(int64_t ts, int64_t samples, Micros now,
                           const RoomTimeline& timeline) {
   const bool fresh = !active_;
-  int64_t slot = timeline.SlotAtOrAfter(now);
-  if (anchored_ || active_) slot = std::max(slot, final_slot_);
+  const int64_t due = timeline.SlotAtOrAfter(now);
+  // Continue right after the audio already final when that is at most a
+  // couple of frames ahead of the clock (an SSRC change: no gap, no
+  // overlap). Never further: a burst that filled frames ahead of real time
+  // (a backlog after a stall) is dropped rather than played late.
+  int64_t slot = due;
+  if (anchored_ || active_) {
+    slot = std::clamp(final_slot_, due, due + kMaxAnchorLeadSlots);
+  }
   anchored_ = true;
   active_ = true;
   anchor_slot_ = slot;

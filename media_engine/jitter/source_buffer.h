@@ -120,6 +120,8 @@ class SourceBuffer {
   static constexpr int kRingSlots = 64;  // 1.28 s
   // Audio further ahead of the final frame than this is a timestamp jump.
   static constexpr int kMaxAheadSlots = 16;  // 320 ms
+  // A re-anchored stream starts at most this far ahead of the clock.
+  static constexpr int kMaxAnchorLeadSlots = 2;  // 40 ms
 
  private:
   struct Slot {

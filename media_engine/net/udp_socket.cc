@@ -39,6 +39,8 @@ absl::StatusOr<UdpSocket> UdpSocket::Bind(const SocketAddress& local) {
   const int buffer_bytes = 256 * 1024;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof(buffer_bytes));
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof(buffer_bytes));
+  const int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
   if (bind(fd, local.sockaddr_ptr(), local.len()) != 0) {
     const int error = errno;
     close(fd);
@@ -53,13 +55,35 @@ absl::StatusOr<UdpSocket> UdpSocket::Bind(const SocketAddress& local) {
 }
 
 ptrdiff_t UdpSocket::ReceiveFrom(absl::Span<uint8_t> buffer,
-                                 SocketAddress* from) {
-  socklen_t len = SocketAddress::capacity();
-  const ssize_t n = recvfrom(fd_, buffer.data(), buffer.size(), MSG_TRUNC,
-                             from->mutable_sockaddr(), &len);
+                                 SocketAddress* from, int64_t* kernel_time_ns) {
+  iovec iov{buffer.data(), buffer.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+  msghdr message{};
+  message.msg_name = from->mutable_sockaddr();
+  message.msg_namelen = SocketAddress::capacity();
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  const ssize_t n = recvmsg(fd_, &message, MSG_TRUNC);
   if (n < 0) return -1;
-  from->set_len(len);
-  if (static_cast<size_t>(n) > buffer.size()) return -2;
+  from->set_len(message.msg_namelen);
+  if (kernel_time_ns != nullptr) {
+    *kernel_time_ns = 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr;
+         c = CMSG_NXTHDR(&message, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+        *kernel_time_ns =
+            static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+      }
+    }
+  }
+  if (static_cast<size_t>(n) > buffer.size() ||
+      (message.msg_flags & MSG_TRUNC) != 0) {
+    return -2;
+  }
   return n;
 }
 

@@ -26,8 +26,13 @@ class UdpSocket {
 
   // Receives one datagram into `buffer`. Returns its size, or -1 when there
   // is nothing to read (EAGAIN) or on error; a datagram longer than the
-  // buffer is reported as -2 (truncated, to be dropped).
-  ptrdiff_t ReceiveFrom(absl::Span<uint8_t> buffer, SocketAddress* from);
+  // buffer is reported as -2 (truncated, to be dropped). When
+  // `kernel_time_ns` is given it receives the time the kernel queued the
+  // datagram (CLOCK_REALTIME, SO_TIMESTAMPNS), or 0 if it has none: a
+  // backlog read after a stall must be timed by when it arrived, not by
+  // when it was read.
+  ptrdiff_t ReceiveFrom(absl::Span<uint8_t> buffer, SocketAddress* from,
+                        int64_t* kernel_time_ns = nullptr);
   // Sends one datagram. Returns false if the kernel refused it (counted by
   // the caller; UDP is best effort).
   bool SendTo(absl::Span<const uint8_t> data, const SocketAddress& to);

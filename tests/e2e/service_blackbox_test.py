@@ -12,12 +12,16 @@ import grpc
 import service_harness as harness
 
 BINARY = None  # Set from argv in __main__.
+# Flags every start of the binary needs (e.g. sotto-policy's
+# --policy_file), given in BUILD as "--flag=value" right after the binary.
+SERVICE_ARGS = []
 
 
 class ServiceBlackBoxTest(unittest.TestCase):
 
     def start(self, *extra_args):
-        service = harness.ServiceProcess(BINARY, extra_args,
+        service = harness.ServiceProcess(BINARY,
+                                         SERVICE_ARGS + list(extra_args),
                                          name=self.id().split(".")[-1])
         self.addCleanup(service.close)
         return service.wait_ready()
@@ -95,4 +99,7 @@ class ServiceBlackBoxTest(unittest.TestCase):
 
 if __name__ == "__main__":
     BINARY = sys.argv.pop(1)
+    while len(sys.argv) > 1 and sys.argv[1].startswith("--") and (
+            "=" in sys.argv[1]):
+        SERVICE_ARGS.append(sys.argv.pop(1))
     unittest.main()

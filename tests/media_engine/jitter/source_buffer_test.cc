@@ -191,7 +191,8 @@ TEST_F(SourceBufferTest, TimestampJumpsEitherWayResyncInsteadOfPlayingLate) {
   EXPECT_LT(timeline_.SlotTime(slot), later + kFrameMicros);
 }
 
-TEST_F(SourceBufferTest, SmallBackwardTimestampJumpIsFollowedAfterThreePackets) {
+TEST_F(SourceBufferTest,
+       SmallBackwardTimestampJumpIsFollowedAfterThreePackets) {
   for (int i = 0; i < 50; ++i) Send(i, kSamplesPerFrame, 0);
   // The sender restarts its timestamps 200 ms back but keeps counting
   // sequence numbers: the first packets look late, then the buffer follows.
@@ -199,15 +200,39 @@ TEST_F(SourceBufferTest, SmallBackwardTimestampJumpIsFollowedAfterThreePackets) 
   for (int i = 50; i < 60; ++i) {
     const Micros arrival = kStart + (int64_t{i} + 1) * kFrameMicros;
     buffer_.AdvanceTo(arrival);
-    const auto result = buffer_.Put(
-        1000 + static_cast<uint32_t>((i - 10) * kSamplesPerFrame),
-        ToneSamples(0, kSamplesPerFrame), true, arrival, timeline_);
+    const auto result =
+        buffer_.Put(1000 + static_cast<uint32_t>((i - 10) * kSamplesPerFrame),
+                    ToneSamples(0, kSamplesPerFrame), true, arrival, timeline_);
     if (result == SourceBuffer::PutResult::kResynced && resynced_at < 0) {
       resynced_at = i;
     }
   }
   EXPECT_EQ(resynced_at, 52);
   EXPECT_EQ(buffer_.stats().packets_late, 2u);
+}
+
+TEST_F(SourceBufferTest, ABacklogAfterAStallIsNeverPlayedLate) {
+  for (int i = 0; i < 50; ++i) Send(i, kSamplesPerFrame, 0);
+  // The worker stalls for 3 s: nothing is read or advanced. Then the 150
+  // packets that queued in the socket are read back to back, each stamped
+  // with the time the kernel received it (as the leg does).
+  const Micros resume = kStart + 51 * kFrameMicros + 3'000'000;
+  buffer_.AdvanceTo(resume);
+  for (int i = 50; i < 200; ++i) {
+    const Micros arrived = kStart + (int64_t{i} + 1) * kFrameMicros;
+    buffer_.Put(1000 + static_cast<uint32_t>(i * kSamplesPerFrame),
+                ToneSamples(i * kSamplesPerFrame, kSamplesPerFrame), true,
+                arrived, timeline_);
+  }
+  // The next live packet is due within a frame or two of now, not 3 s late.
+  const Micros live = kStart + 201 * kFrameMicros;
+  buffer_.AdvanceTo(live);
+  buffer_.Put(1000 + static_cast<uint32_t>(200 * kSamplesPerFrame),
+              ToneSamples(200 * kSamplesPerFrame, kSamplesPerFrame), true, live,
+              timeline_);
+  const int64_t slot = buffer_.final_slot() - 1;
+  EXPECT_LE(timeline_.SlotTime(slot), live + 3 * kFrameMicros);
+  EXPECT_GE(timeline_.SlotTime(slot), live - kFrameMicros);
 }
 
 TEST_F(SourceBufferTest, PacketTimeMayChangeWithoutNotice) {
