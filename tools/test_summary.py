@@ -13,8 +13,8 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
-STATUS = re.compile(r"^(//\S+)\s+(?:\(cached\)\s+)?(PASSED|FAILED|TIMEOUT|FLAKY|NO STATUS|"
-                    r"FAILED TO BUILD|INCOMPLETE|SKIPPED)\b")
+STATUS = re.compile(r"^(//\S+)\s+(?:\(cached\)\s+)?(PASSED|FAILED TO BUILD|FAILED|TIMEOUT|"
+                    r"FLAKY|NO STATUS|INCOMPLETE|SKIPPED)\b")
 
 
 def cases(xml_path):
@@ -58,7 +58,9 @@ def main(log_path, testlogs):
                     failed += counted[1]
                 else:
                     failed += 1
-                print("failed: %s (%s)" % (target, status))
+                log = os.path.join(testlogs, package, name, "test.log") if testlogs else ""
+                print("failed: %s (%s)%s" % (target, status,
+                                             " log: " + log if log and os.path.exists(log) else ""))
     if not seen:
         # Bazel never got to run a test (analysis or build error): say so.
         failed += 1

@@ -1,5 +1,5 @@
 // Who hears whom: turns a call's participants, their modes and hold into the
-// media engine's routing matrix, exactly as DESIGN.md's table says. Pure.
+// media engine's routing matrix, exactly as docs/design.md's table says. Pure.
 #ifndef SOTTO_SERVICES_BROKER_ROUTING_H_
 #define SOTTO_SERVICES_BROKER_ROUTING_H_
 

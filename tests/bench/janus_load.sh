@@ -8,7 +8,7 @@ set -euo pipefail
 ROOMS=${1:-50}
 SECONDS_=${2:-20}
 shift 2 || true
-BAZEL=(bazel --output_base=/root/.cache/bazel-bench)
+BAZEL=(bazel)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$(cd "$ROOT" && "${BAZEL[@]}" info -c opt bazel-bin 2>/dev/null)/tests/bench/media_load
 DIR=$(mktemp -d /tmp/janus_bench.XXXXXX)

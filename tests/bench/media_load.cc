@@ -45,8 +45,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "grpcpp/grpcpp.h"
 #include "media_engine/codec/g711.h"
@@ -81,8 +81,10 @@ ABSL_FLAG(bool, verify_all, false,
 ABSL_FLAG(std::string, janus, "",
           "Janus HTTP API base (e.g. http://127.0.0.1:8088): drive Janus "
           "AudioBridge with plain RTP instead of sotto-media.");
-ABSL_FLAG(int, port_min, 10000, "Engine media port range (engine started here).");
-ABSL_FLAG(int, port_max, 19999, "Engine media port range (engine started here).");
+ABSL_FLAG(int, port_min, 10000,
+          "Engine media port range (engine started here).");
+ABSL_FLAG(int, port_max, 19999,
+          "Engine media port range (engine started here).");
 ABSL_FLAG(int, stall_engine_ms, 0,
           "Fault injection: SIGSTOP the engine for this long, 2 s into the "
           "measured window (then SIGCONT), to test recovery after a stall.");
@@ -116,8 +118,8 @@ void Die(const std::string& message) {
 
 // μ-law bytes that survive decode→encode (0x7F does not: it decodes to 0,
 // which encodes as 0xFF). 16 of them carry a counter nibble by nibble.
-std::vector<uint8_t> g_digit;        // nibble -> byte
-int g_digit_of[256];                 // byte -> nibble or -1
+std::vector<uint8_t> g_digit;  // nibble -> byte
+int g_digit_of[256];           // byte -> nibble or -1
 
 void InitDigits() {
   std::fill(std::begin(g_digit_of), std::end(g_digit_of), -1);
@@ -381,8 +383,8 @@ void SetUpSottoRooms(const std::string& address, int rooms, bool plain) {
         offer->mutable_remote_key()->set_suite(
             sotto::v1::CRYPTO_SUITE_PLAIN_RTP);
       } else {
-        send_key = *SrtpKeyMaterial::Generate(
-            SrtpCryptoSuite::kAesCm128HmacSha1_80);
+        send_key =
+            *SrtpKeyMaterial::Generate(SrtpCryptoSuite::kAesCm128HmacSha1_80);
         offer->mutable_remote_key()->set_suite(
             sotto::v1::CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_80);
         offer->mutable_remote_key()->set_inline_key(
@@ -396,26 +398,28 @@ void SetUpSottoRooms(const std::string& address, int rooms, bool plain) {
       if (!status.ok())
         Die(absl::StrCat("AddLeg ", room_id, "/", kRoleName[role], ": ",
                          status.error_message()));
-      leg.target = Loopback(
-          static_cast<uint16_t>(reply.answer().local_rtp().port()));
+      leg.target =
+          Loopback(static_cast<uint16_t>(reply.answer().local_rtp().port()));
       if (!plain) {
         auto receive_key = SrtpKeyMaterial::FromSdesKeyParams(
             SrtpCryptoSuite::kAesCm128HmacSha1_80,
             // The answer carries bare base64 (as media.proto says); the
             // parser wants SDES key-params.
-            absl::StartsWith(reply.answer().local_key().inline_key(),
-                             "inline:")
+            absl::StartsWith(reply.answer().local_key().inline_key(), "inline:")
                 ? reply.answer().local_key().inline_key()
                 : "inline:" + reply.answer().local_key().inline_key());
         if (!receive_key.ok())
-          Die(absl::StrCat("bad answer key: ", receive_key.status().ToString(), " suite ", reply.answer().local_key().suite(), " len ", reply.answer().local_key().inline_key().size()));
+          Die(absl::StrCat("bad answer key: ", receive_key.status().ToString(),
+                           " suite ", reply.answer().local_key().suite(),
+                           " len ",
+                           reply.answer().local_key().inline_key().size()));
         leg.out.emplace(
             *SrtpSession::Create(SrtpDirection::kOutbound, *send_key));
         leg.in.emplace(
             *SrtpSession::Create(SrtpDirection::kInbound, *receive_key));
       }
     }
-    // WHISPER (DESIGN.md): customer hears agent; agent hears customer and
+    // WHISPER (docs/design.md): customer hears agent; agent hears customer and
     // supervisor; supervisor hears customer and agent.
     sotto::v1::SetRoutingRequest routing;
     routing.set_room_id(room_id);
@@ -447,9 +451,8 @@ std::string HttpRequest(const std::string& base, const std::string& method,
   std::string hostport = base.substr(base.find("//") + 2);
   const size_t colon = hostport.find(':');
   const std::string host = hostport.substr(0, colon);
-  const int port = colon == std::string::npos
-                       ? 80
-                       : std::stoi(hostport.substr(colon + 1));
+  const int port =
+      colon == std::string::npos ? 80 : std::stoi(hostport.substr(colon + 1));
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -486,8 +489,7 @@ nlohmann::json JanusPost(const std::string& base, const std::string& path,
   body["transaction"] = absl::StrCat("t", ++transaction);
   auto reply =
       nlohmann::json::parse(HttpRequest(base, "POST", path, body.dump()));
-  if (reply.value("janus", "") == "error")
-    Die("janus error: " + reply.dump());
+  if (reply.value("janus", "") == "error") Die("janus error: " + reply.dump());
   return reply;
 }
 
@@ -496,24 +498,23 @@ void SetUpJanusRooms(const std::string& base, int rooms) {
   const uint64_t sid = session["data"]["id"].get<uint64_t>();
   const std::string spath = absl::StrCat("/janus/", sid);
   auto attach = [&]() {
-    auto r = JanusPost(base, spath,
-                       {{"janus", "attach"},
-                        {"plugin", "janus.plugin.audiobridge"}});
+    auto r = JanusPost(
+        base, spath,
+        {{"janus", "attach"}, {"plugin", "janus.plugin.audiobridge"}});
     return r["data"]["id"].get<uint64_t>();
   };
   const uint64_t admin = attach();
   std::map<uint64_t, Leg*> by_handle;
   for (int r = 0; r < rooms; ++r) {
     const uint64_t room_number = 100000 + static_cast<uint64_t>(r);
-    auto created = JanusPost(
-        base, absl::StrCat(spath, "/", admin),
-        {{"janus", "message"},
-         {"body",
-          {{"request", "create"},
-           {"room", room_number},
-           {"sampling_rate", 8000},
-           {"allow_rtp_participants", true},
-           {"audiolevel_ext", false}}}});
+    auto created = JanusPost(base, absl::StrCat(spath, "/", admin),
+                             {{"janus", "message"},
+                              {"body",
+                               {{"request", "create"},
+                                {"room", room_number},
+                                {"sampling_rate", 8000},
+                                {"allow_rtp_participants", true},
+                                {"audiolevel_ext", false}}}});
     auto data = created["plugindata"]["data"];
     if (data.value("audiobridge", "") != "created")
       Die("janus create room: " + created.dump());
@@ -588,8 +589,9 @@ void SendOne(Leg& leg, uint8_t* buffer, int64_t window_start_rt,
 }
 
 void SenderThread(std::vector<Leg*> legs, int64_t start_mono) {
-  std::sort(legs.begin(), legs.end(),
-            [](const Leg* a, const Leg* b) { return a->phase_ns < b->phase_ns; });
+  std::sort(legs.begin(), legs.end(), [](const Leg* a, const Leg* b) {
+    return a->phase_ns < b->phase_ns;
+  });
   uint8_t buffer[1500];
   const int64_t ws = g_window_start_rt, we = g_window_end_rt;
   for (int64_t tick = 0; !g_stop.load(std::memory_order_relaxed); ++tick) {
@@ -648,8 +650,8 @@ void HandlePacket(Leg& leg, uint8_t* data, size_t length, int64_t rx_rt,
     return;
   }
   Leg& agent = *g_legs[static_cast<size_t>(leg.room * 3 + kAgent)];
-  const int64_t sent = agent.sent_ns[counter % kRing].load(
-      std::memory_order_relaxed);
+  const int64_t sent =
+      agent.sent_ns[counter % kRing].load(std::memory_order_relaxed);
   if (sent <= 0 || rx_rt - sent < 0 || rx_rt - sent > 10'000'000'000LL) {
     ++g_rx_unmatched;
     return;
@@ -727,8 +729,8 @@ std::pair<long, long> CpuJiffies(int cpu) {
 
 int64_t Percentile(std::vector<int64_t>& v, double p) {
   if (v.empty()) return -1;
-  const size_t k = std::min(v.size() - 1,
-                            static_cast<size_t>(p * static_cast<double>(v.size())));
+  const size_t k = std::min(
+      v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
   std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(k), v.end());
   return v[k];
 }
@@ -769,8 +771,8 @@ int main(int argc, char** argv) {
     leg->role = static_cast<Role>(i % 3);
     leg->fd = BindUdp();
     leg->local_port = LocalPort(leg->fd);
-    leg->phase_ns = same_phase ? kFrameNs * leg->room / rooms
-                               : kFrameNs * i / total_legs;
+    leg->phase_ns =
+        same_phase ? kFrameNs * leg->room / rooms : kFrameNs * i / total_legs;
     leg->ssrc = 0x50000000u + static_cast<uint32_t>(i);
     leg->seq = static_cast<uint16_t>(i * 7919);
     leg->ts = static_cast<uint32_t>(i) * 1000003u;
@@ -803,7 +805,8 @@ int main(int argc, char** argv) {
   const int threads = std::max(1, absl::GetFlag(FLAGS_sender_threads));
   std::vector<std::vector<Leg*>> shares(static_cast<size_t>(threads));
   for (int i = 0; i < total_legs; ++i)
-    shares[static_cast<size_t>(i % threads)].push_back(g_legs[static_cast<size_t>(i)].get());
+    shares[static_cast<size_t>(i % threads)].push_back(
+        g_legs[static_cast<size_t>(i)].get());
   std::vector<std::thread> senders;
   for (auto& share : shares)
     senders.emplace_back(SenderThread, share, start_mono);
@@ -818,7 +821,11 @@ int main(int argc, char** argv) {
   sleep_until_rt(g_window_start_rt);
   const double cpu0 = engine_pid > 0 ? ProcessCpuSeconds(engine_pid) : -1;
   const auto busy0_a = CpuJiffies(0), busy1_a = CpuJiffies(1);
-  const rusage self0 = [] { rusage u; getrusage(RUSAGE_SELF, &u); return u; }();
+  const rusage self0 = [] {
+    rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u;
+  }();
   if (const int stall = absl::GetFlag(FLAGS_stall_engine_ms);
       stall > 0 && engine_pid > 0) {
     sleep_until_rt(g_window_start_rt + 2'000'000'000);
@@ -830,7 +837,11 @@ int main(int argc, char** argv) {
   sleep_until_rt(g_window_end_rt);
   const double cpu1 = engine_pid > 0 ? ProcessCpuSeconds(engine_pid) : -1;
   const auto busy0_b = CpuJiffies(0), busy1_b = CpuJiffies(1);
-  const rusage self1 = [] { rusage u; getrusage(RUSAGE_SELF, &u); return u; }();
+  const rusage self1 = [] {
+    rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u;
+  }();
   const long rss = engine_pid > 0 ? ProcessRssKib(engine_pid) : -1;
   // Let the last in-window packets come back, then stop.
   usleep(300'000);
@@ -848,7 +859,8 @@ int main(int argc, char** argv) {
     sent += leg->sent_in_window;
     received += leg->rx_window;
     ts_backwards += leg->ts_backwards;
-    uint64_t by_ts = leg->have_ts ? (leg->last_ts - leg->first_ts) / kSamples + 1 : 0;
+    uint64_t by_ts =
+        leg->have_ts ? (leg->last_ts - leg->first_ts) / kSamples + 1 : 0;
     if (!leg->have_ts) ++silent_legs;
     // The timestamp span catches gaps and skipped slots; the time bound
     // catches a stream that stopped early.
@@ -870,7 +882,8 @@ int main(int argc, char** argv) {
           .push_back(g_latency_ns[i]);
     for (auto& [second, v] : by_second) {
       const int64_t a = Percentile(v, 0.5), b = Percentile(v, 0.99);
-      std::fprintf(stderr, "media_load: second %ld: p50 %ld us p99 %ld us n %zu\n",
+      std::fprintf(stderr,
+                   "media_load: second %ld: p50 %ld us p99 %ld us n %zu\n",
                    static_cast<long>(second), static_cast<long>(a / 1000),
                    static_cast<long>(b / 1000), v.size());
     }
@@ -879,10 +892,10 @@ int main(int argc, char** argv) {
   const int64_t p90 = Percentile(g_latency_ns, 0.90);
   const int64_t p99 = Percentile(g_latency_ns, 0.99);
   const int64_t p999 = Percentile(g_latency_ns, 0.999);
-  const int64_t pmax = g_latency_ns.empty()
-                           ? -1
-                           : *std::max_element(g_latency_ns.begin(),
-                                               g_latency_ns.end());
+  const int64_t pmax =
+      g_latency_ns.empty()
+          ? -1
+          : *std::max_element(g_latency_ns.begin(), g_latency_ns.end());
   auto tv = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
   const double gen_cpu = tv(self1.ru_utime) + tv(self1.ru_stime) -
                          tv(self0.ru_utime) - tv(self0.ru_stime);
@@ -891,7 +904,8 @@ int main(int argc, char** argv) {
       {"transport", plain ? "rtp" : "srtp"},
       {"rooms", rooms},
       {"seconds", seconds},
-      {"engine_workers", janus.empty() ? absl::GetFlag(FLAGS_engine_workers) : 0},
+      {"engine_workers",
+       janus.empty() ? absl::GetFlag(FLAGS_engine_workers) : 0},
       {"same_phase", same_phase},
       {"packets_sent", sent},
       {"packets_received", received},

@@ -289,7 +289,7 @@ def random_key():
     return base64.b64encode(os.urandom(30)).decode("ascii")
 
 
-# Routing matrices per DESIGN.md for customer, agent, one supervisor.
+# Routing matrices per docs/design.md for customer, agent, one supervisor.
 BASE_CALL = {("customer", "agent"): 1.0, ("agent", "customer"): 1.0}
 WHISPER = {
     **BASE_CALL,

@@ -61,10 +61,10 @@ class EngineTest : public ::testing::Test {
     engine_ = std::make_unique<Engine>(options);
   }
 
-  Party& Add(const std::string& leg, int16_t level,
-             srtp::SrtpCryptoSuite suite =
-                 srtp::SrtpCryptoSuite::kAesCm128HmacSha1_80,
-             AudioCodec codec = AudioCodec::kPcmu, int ptime_ms = 20) {
+  Party& Add(
+      const std::string& leg, int16_t level,
+      srtp::SrtpCryptoSuite suite = srtp::SrtpCryptoSuite::kAesCm128HmacSha1_80,
+      AudioCodec codec = AudioCodec::kPcmu, int ptime_ms = 20) {
     auto party = std::make_unique<Party>();
     party->leg = leg;
     party->level = level;
@@ -92,7 +92,7 @@ class EngineTest : public ::testing::Test {
     return *parties_[leg];
   }
 
-  // DESIGN.md's matrix for customer, agent and one supervisor.
+  // docs/design.md's matrix for customer, agent and one supervisor.
   void Route(const std::string& mode) {
     std::vector<RoutingEntry> e = {{"customer", "agent", 1}};
     e.push_back({"agent", "customer", mode == "takeover" ? 0.0f : 1.0f});
@@ -340,15 +340,18 @@ TEST_F(EngineTest, RtcpReportsFlowBothWaysAndGiveRoundTripAndRemoteLoss) {
   block.delay_since_last_sr = 655;  // 10 ms in 1/65536 s
   std::vector<uint8_t> rr(256);
   const size_t size = rtp::WriteRtcpReceiverReport(
-      customer.peer->ssrc(), absl::MakeConstSpan(&block, 1), absl::MakeSpan(rr));
+      customer.peer->ssrc(), absl::MakeConstSpan(&block, 1),
+      absl::MakeSpan(rr));
   ASSERT_GT(size, 0u);
   rr.resize(size);
   customer.peer->SendRtcp(rr);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(2);
   LegStats leg;
   do {
     leg = engine_->GetStats("room-1")->front().legs.at("customer");
-  } while (leg.remote_fraction_lost == 0 && std::chrono::steady_clock::now() < deadline);
+  } while (leg.remote_fraction_lost == 0 &&
+           std::chrono::steady_clock::now() < deadline);
   EXPECT_NEAR(leg.remote_fraction_lost, 25.0 / 256, 1e-9);
   EXPECT_NEAR(leg.remote_jitter_ms, 10.0, 1e-9);
   // The SR was sent at most ~0.8 s ago; minus DLSR that is the round trip.
@@ -361,9 +364,9 @@ TEST_F(EngineTest, RtcpReportsFlowBothWaysAndGiveRoundTripAndRemoteLoss) {
 TEST_F(EngineTest, LegsWithDifferentCodecsAndPacketTimesShareARoom) {
   // The customer is on PCMA with 30 ms packets (sent as 20 ms here: the
   // engine accepts any packet time), the agent on PCMU with 20 ms.
-  Party& customer = Add("customer", 1000,
-                        srtp::SrtpCryptoSuite::kAesCm128HmacSha1_32,
-                        AudioCodec::kPcma, 30);
+  Party& customer =
+      Add("customer", 1000, srtp::SrtpCryptoSuite::kAesCm128HmacSha1_32,
+          AudioCodec::kPcma, 30);
   Party& agent = Add("agent", 2000);
   Route("listen");
   Run(std::chrono::milliseconds(800));
@@ -375,7 +378,8 @@ TEST_F(EngineTest, LegsWithDifferentCodecsAndPacketTimesShareARoom) {
   ASSERT_GT(customer.heard.size(), 10u);
   for (size_t i = 3; i < customer.heard.size(); ++i) {
     ASSERT_EQ(customer.heard[i].samples.size(), 240u);
-    ASSERT_EQ(customer.heard[i].timestamp - customer.heard[i - 1].timestamp, 240u);
+    ASSERT_EQ(customer.heard[i].timestamp - customer.heard[i - 1].timestamp,
+              240u);
   }
   EXPECT_GE(ShareExactly(customer.heard, 10, alaw(Q(2000))), kExact);
   EXPECT_GE(ShareExactly(agent.heard, 15, Q(alaw(1000))), kExact);

@@ -20,7 +20,7 @@ constexpr Micros kStart = 1'000'000'000;
 enum Member { kCustomer = 0, kAgent = 1, kSupervisor = 2, kSupervisor2 = 3 };
 enum class Mode { kListen, kWhisper, kBarge, kTakeover };
 
-// DESIGN.md's routing table, written out independently of the broker's
+// docs/design.md's routing table, written out independently of the broker's
 // module so the test checks the engine against the design itself.
 RoutingMatrix DesignMatrix(const std::vector<std::pair<int, Mode>>& supervisors,
                            bool agent_present = true) {

@@ -1,4 +1,4 @@
-// DESIGN.md's routing table, checked literally for one supervisor and
+// docs/design.md's routing table, checked literally for one supervisor and
 // exhaustively (every mode combination of up to three supervisors, with and
 // without hold) against the table's own words.
 #include "services/broker/routing.h"
