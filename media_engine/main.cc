@@ -10,10 +10,13 @@
 #include "absl/flags/flag.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "grpcpp/create_channel.h"
+#include "media_engine/control/broker_registration.h"
 #include "media_engine/control/media_metrics.h"
 #include "media_engine/control/media_service.h"
 #include "media_engine/engine/engine.h"
 #include "media_engine/srtp/srtp_library.h"
+#include "services/common/client_tls_flags.h"
 #include "services/common/logging.h"
 #include "services/common/server_runner.h"
 #include "services/common/service_main.h"
@@ -29,6 +32,16 @@ ABSL_FLAG(int, port_min, 20000, "First UDP port of the media range.");
 ABSL_FLAG(int, port_max, 29999, "Last UDP port of the media range.");
 ABSL_FLAG(int, workers, 0, "Media worker threads (0: one per core).");
 ABSL_FLAG(int, capacity_rooms, 2000, "Rooms this engine accepts at most.");
+ABSL_FLAG(int, coalesce_us, 0,
+          "Under load, a worker naps this long before polling so one wake-up "
+          "handles many packets (adds at most this much delay). 0: off.");
+ABSL_FLAG(std::string, broker_address, "",
+          "host:port of the broker's EngineRegistry; when set, the engine "
+          "registers there and heartbeats. Empty: no registration.");
+ABSL_FLAG(std::string, control_address, "",
+          "host:port the broker reaches this engine's control API at. Empty: "
+          "the --grpc_address host (or --media_ip when it is a wildcard) and "
+          "the bound gRPC port.");
 
 int main(int argc, char** argv) {
   namespace kit = sotto::service_kit;
@@ -63,10 +76,54 @@ int main(int argc, char** argv) {
           ? absl::GetFlag(FLAGS_workers)
           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   engine_options.capacity_rooms = absl::GetFlag(FLAGS_capacity_rooms);
+  engine_options.coalesce_us = absl::GetFlag(FLAGS_coalesce_us);
+
+  // The host part of --grpc_address, for the address the broker is given.
+  std::string grpc_host = options->grpc_address;
+  grpc_host = grpc_host.substr(0, grpc_host.rfind(':'));
+  if (grpc_host.empty() || grpc_host == "0.0.0.0" || grpc_host == "[::]") {
+    grpc_host = engine_options.media_ip;
+  }
+  std::shared_ptr<grpc::ChannelCredentials> broker_credentials;
+  const kit::ChannelTlsOptions broker_tls = kit::ChannelTlsOptionsFromFlags();
+  if (!absl::GetFlag(FLAGS_broker_address).empty()) {
+    auto credentials = kit::MakeChannelCredentials(broker_tls);
+    if (!credentials.ok()) return kit::ExitCodeFor(credentials.status());
+    broker_credentials = *credentials;
+  }
 
   sotto::media::Engine engine(engine_options);
   sotto::media::MediaService service(&engine);
   kit::ServerRunner runner(*std::move(options));
+  std::unique_ptr<sotto::media::BrokerRegistration> registration;
+  if (broker_credentials != nullptr) {
+    runner.AddStartHook([&](int grpc_port) {
+      sotto::media::BrokerRegistrationOptions reg;
+      reg.engine_id = engine_options.engine_id;
+      reg.control_address = absl::GetFlag(FLAGS_control_address);
+      if (reg.control_address.empty()) {
+        reg.control_address = absl::StrCat(grpc_host, ":", grpc_port);
+      }
+      reg.media_address = engine_options.media_ip;
+      reg.capacity_rooms = engine_options.capacity_rooms;
+      registration = std::make_unique<sotto::media::BrokerRegistration>(
+          sotto::v1::EngineRegistry::NewStub(grpc::CreateCustomChannel(
+              absl::GetFlag(FLAGS_broker_address), broker_credentials,
+              kit::MakeChannelArguments(broker_tls))),
+          reg, [&engine] {
+            const sotto::media::EngineStatus status = engine.Status();
+            sotto::media::EngineLoad load;
+            load.active_rooms = status.active_rooms;
+            load.draining = status.draining;
+            return load;
+          });
+      registration->Start();
+    });
+    // Draining: the last heartbeat says so, then the thread stops.
+    runner.AddDrainHook([&registration](absl::Time) {
+      if (registration != nullptr) registration->Stop();
+    });
+  }
   sotto::media::MediaMetrics metrics(&engine, *runner.metrics_registry());
   runner.AddService(&service, "sotto.v1.MediaEngine");
   runner.AddDrainHook([&engine, &service](absl::Time deadline) {

@@ -31,6 +31,10 @@ MediaMetrics::MediaMetrics(Engine* engine, prometheus::Registry& registry)
   tap_frames_dropped_ =
       counter("sotto_media_tap_frames_dropped_total",
               "Tap frames dropped because a reader (recorder) fell behind.");
+  loop_wakeups_ = counter("sotto_media_loop_wakeups_total",
+                          "Media worker event-loop iterations (wake-ups).");
+  loop_events_ = counter("sotto_media_loop_io_events_total",
+                         "Socket readiness events handled by media workers.");
   auto& drops = prometheus::BuildCounter()
                     .Name("sotto_media_packets_dropped_total")
                     .Help("Received packets dropped, by reason.")
@@ -94,6 +98,8 @@ void MediaMetrics::Publish() {
       delta(now.frames_concealed, published_.frames_concealed));
   tap_frames_dropped_->Increment(
       delta(now.tap_frames_dropped, published_.tap_frames_dropped));
+  loop_wakeups_->Increment(delta(now.loop_wakeups, published_.loop_wakeups));
+  loop_events_->Increment(delta(now.loop_events, published_.loop_events));
   for (int i = 0; i < kDropReasonCount; ++i) {
     drops_[i]->Increment(delta(now.drops[i], published_.drops[i]));
   }

@@ -35,6 +35,8 @@ class MediaMetrics {
   prometheus::Counter* frames_mixed_;
   prometheus::Counter* frames_concealed_;
   prometheus::Counter* tap_frames_dropped_;
+  prometheus::Counter* loop_wakeups_;
+  prometheus::Counter* loop_events_;
   std::array<prometheus::Counter*, kDropReasonCount> drops_;
   prometheus::Histogram* added_latency_;
   prometheus::Gauge* rooms_;

@@ -26,6 +26,8 @@ Engine::Engine(const EngineOptions& options, const Clock& clock)
   const int count = std::max(1, options.workers);
   for (int i = 0; i < count; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, clock_));
+    workers_.back()->loop()->set_coalescing(
+        options.coalesce_us, options.coalesce_min_wakeups_per_second);
     workers_.back()->Start();
   }
 }
@@ -417,7 +419,12 @@ EngineCounters Engine::Counters() {
   EngineCounters total;
   for (auto& worker : workers_) {
     Worker* w = worker.get();
-    total.Add(w->Call([w] { return w->counters(); }));
+    total.Add(w->Call([w] {
+      EngineCounters counters = w->counters();
+      counters.loop_wakeups = w->loop()->iterations();
+      counters.loop_events = w->loop()->io_events();
+      return counters;
+    }));
   }
   return total;
 }

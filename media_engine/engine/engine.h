@@ -33,6 +33,10 @@ struct EngineOptions {
   uint16_t port_max = 29999;
   int workers = 2;
   int capacity_rooms = 2000;
+  // Wake-up coalescing of each worker under load (see EventLoop): nap
+  // length and the wake-up rate above which it applies. 0 disables.
+  Micros coalesce_us = 0;
+  double coalesce_min_wakeups_per_second = 4000;
   // Mean RTCP interval of every leg.
   Micros rtcp_interval = 5'000'000;
 };

@@ -21,6 +21,8 @@ struct EngineCounters {
   uint64_t frames_mixed = 0;
   uint64_t frames_concealed = 0;
   uint64_t tap_frames_dropped = 0;
+  uint64_t loop_wakeups = 0;
+  uint64_t loop_events = 0;
   std::array<uint64_t, kDropReasonCount> drops{};
   // Added latency per (input frame, sink) mixed: how long the input waited.
   std::array<uint64_t, kLatencyBucketsUs.size() + 1> latency_buckets{};
@@ -44,6 +46,8 @@ struct EngineCounters {
     frames_mixed += other.frames_mixed;
     frames_concealed += other.frames_concealed;
     tap_frames_dropped += other.tap_frames_dropped;
+    loop_wakeups += other.loop_wakeups;
+    loop_events += other.loop_events;
     for (size_t i = 0; i < drops.size(); ++i) drops[i] += other.drops[i];
     for (size_t i = 0; i < latency_buckets.size(); ++i) {
       latency_buckets[i] += other.latency_buckets[i];

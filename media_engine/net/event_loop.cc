@@ -134,14 +134,38 @@ bool EventLoop::RunOnce(Micros max_wait) {
   wait = std::max<Micros>(wait, 0);
 
   epoll_event events[kMaxEvents];
-  timespec timeout{static_cast<time_t>(wait / 1'000'000),
-                   static_cast<long>((wait % 1'000'000) * 1000)};
-  int n = epoll_pwait2(epoll_fd_, events, kMaxEvents, &timeout, nullptr);
-  if (n < 0 && errno == ENOSYS) {
-    n = epoll_wait(epoll_fd_, events, kMaxEvents,
-                   static_cast<int>((wait + 999) / 1000));
+  int n = -1;
+  if (busy_ && coalesce_nap_ > 0 && wait > 0) {
+    const Micros nap = std::min(coalesce_nap_, wait);
+    timespec pause{0, static_cast<long>(nap * 1000)};
+    nanosleep(&pause, nullptr);
+    wait -= nap;
+    timespec zero{0, 0};
+    n = epoll_pwait2(epoll_fd_, events, kMaxEvents, &zero, nullptr);
+    if (n == 0 && wait > 0) n = -1;  // nothing yet: wait as usual
+  }
+  if (n < 0) {
+    timespec timeout{static_cast<time_t>(wait / 1'000'000),
+                     static_cast<long>((wait % 1'000'000) * 1000)};
+    n = epoll_pwait2(epoll_fd_, events, kMaxEvents, &timeout, nullptr);
+    if (n < 0 && errno == ENOSYS) {
+      n = epoll_wait(epoll_fd_, events, kMaxEvents,
+                     static_cast<int>((wait + 999) / 1000));
+    }
   }
   now = clock_.Now();
+  if (coalesce_nap_ > 0) {
+    // Re-decide every 100 ms whether the loop is busy enough to batch.
+    ++window_wakeups_;
+    if (now - window_start_ >= 100'000) {
+      const double rate = static_cast<double>(window_wakeups_) * 1e6 /
+                          static_cast<double>(now - window_start_);
+      busy_ = rate > coalesce_min_rate_;
+      window_start_ = now;
+      window_wakeups_ = 0;
+    }
+  }
+  if (n > 0) io_events_ += static_cast<uint64_t>(n);
   bool tasks_pending = false;
   for (int i = 0; i < n; ++i) {
     auto* handler = static_cast<FdHandler*>(events[i].data.ptr);

@@ -133,6 +133,43 @@ class CountingReader : public FdHandler {
   UdpSocket* socket_;
 };
 
+class LateTimer : public Timer {
+ public:
+  LateTimer(const Clock& clock, Micros due) : clock_(clock), due_(due) {}
+  void OnTimer(Micros) override { lateness = clock_.Now() - due_; }
+  Micros lateness = -1;
+
+ private:
+  const Clock& clock_;
+  Micros due_;
+};
+
+TEST(EventLoopTest, CoalescingBatchesWakeupsButNeverDelaysADueTimer) {
+  SteadyClock clock;
+  EventLoop loop(clock);
+  loop.set_coalescing(/*nap=*/3000, /*min_wakeups_per_second=*/0);
+  auto socket = UdpSocket::Bind(*SocketAddress::Parse("127.0.0.1", 0));
+  auto sender = UdpSocket::Bind(*SocketAddress::Parse("127.0.0.1", 0));
+  CountingReader reader(&*socket);
+  ASSERT_TRUE(loop.AddFd(socket->fd(), &reader).ok());
+  // Spend a first 100 ms window so the loop counts as busy.
+  const Micros start = clock.Now();
+  while (clock.Now() < start + 110'000) loop.RunOnce(1000);
+  // A timer due in 1 ms fires on time although naps are 3 ms long.
+  LateTimer timer(clock, clock.Now() + 1000);
+  loop.Schedule(&timer, clock.Now() + 1000);
+  const uint8_t byte[] = {1};
+  for (int i = 0; i < 20; ++i) sender->SendTo(byte, socket->local_address());
+  const Micros deadline = clock.Now() + 1'000'000;
+  while ((reader.count < 20 || timer.lateness < 0) && clock.Now() < deadline) {
+    loop.RunOnce(10'000);
+  }
+  EXPECT_EQ(reader.count, 20);
+  ASSERT_GE(timer.lateness, 0);
+  EXPECT_LT(timer.lateness, 2500);  // not held for a whole 3 ms nap
+  loop.RemoveFd(socket->fd());
+}
+
 TEST(EventLoopTest, DeliversReadableSocketsAndTasksFromOtherThreads) {
   SteadyClock clock;
   EventLoop loop(clock);
