@@ -218,6 +218,37 @@ BENCHMARK_CAPTURE(BM_Unprotect, AES_CM_128_HMAC_SHA1_32,
 BENCHMARK_CAPTURE(BM_Unprotect, AEAD_AES_128_GCM,
                   srtp::SrtpCryptoSuite::kAeadAes128Gcm);
 
+// Protect round-robin over many sessions, as an engine with many legs does:
+// shows whether the per-packet cost grows with the number of live contexts
+// (cache footprint, NSS context handling) beyond the one-session figure.
+void BM_ProtectManySessions(benchmark::State& state) {
+  const int sessions = static_cast<int>(state.range(0));
+  std::vector<srtp::SrtpSession> pool;
+  pool.reserve(sessions);
+  for (int i = 0; i < sessions; ++i) {
+    pool.push_back(*srtp::SrtpSession::Create(
+        srtp::SrtpDirection::kOutbound,
+        BenchKey(srtp::SrtpCryptoSuite::kAesCm128HmacSha1_80)));
+  }
+  std::array<uint8_t, 256> buffer;
+  uint16_t seq = 0;
+  int next = 0;
+  for (auto _ : state) {
+    size_t length = WritePacket(seq, absl::MakeSpan(buffer));
+    if (pool[next].ProtectRtp(absl::MakeSpan(buffer), &length) !=
+        srtp::SrtpResult::kOk) {
+      state.SkipWithError("protect failed");
+      break;
+    }
+    benchmark::DoNotOptimize(buffer.data());
+    if (++next == sessions) {
+      next = 0;
+      ++seq;
+    }
+  }
+}
+BENCHMARK(BM_ProtectManySessions)->Arg(1)->Arg(64)->Arg(512);
+
 }  // namespace
 }  // namespace sotto::media
 
