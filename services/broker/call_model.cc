@@ -10,7 +10,7 @@
 namespace sotto::broker {
 namespace {
 
-std::string NewEventId() {
+std::string RandomUuid() {
   // A random (version 4) UUID: unique across replicas without coordination.
   static thread_local absl::BitGen bits;
   uint64_t hi = absl::Uniform<uint64_t>(bits);
@@ -36,7 +36,7 @@ bool Ended(const CallRecord& call) {
 
 v1::Event MakeEvent(CallRecord& call, v1::EventType type, absl::Time now) {
   v1::Event event;
-  event.set_event_id(NewEventId());
+  event.set_event_id(RandomUuid());
   event.set_tenant(call.tenant);
   event.set_type(type);
   *event.mutable_time() = ToProto(now);
@@ -119,6 +119,12 @@ absl::Status CheckMode(v1::Mode mode, const SupervisionGrant& grant) {
 }
 
 }  // namespace
+
+std::string NewEventId() { return RandomUuid(); }
+
+v1::Event MakeCallEvent(CallRecord& call, v1::EventType type, absl::Time now) {
+  return MakeEvent(call, type, now);
+}
 
 std::string CallRecord::name() const {
   return absl::StrCat("tenants/", tenant, "/calls/", call_id);

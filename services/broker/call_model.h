@@ -93,6 +93,13 @@ struct SupervisionGrant {
   v1::Mode downgrade_to = v1::MODE_UNSPECIFIED;
 };
 
+// A fresh random (version 4) UUID, for event ids.
+std::string NewEventId();
+
+// An event about `call` (tenant, call, queue, agent filled), numbered with
+// the call's next sequence number.
+v1::Event MakeCallEvent(CallRecord& call, v1::EventType type, absl::Time now);
+
 // The routing the call's current participants and modes call for.
 absl::StatusOr<std::vector<Route>> CurrentRouting(const CallRecord& call);
 

@@ -52,6 +52,10 @@ void ServerRunner::AddDrainHook(DrainHook hook) {
   drain_hooks_.push_back(std::move(hook));
 }
 
+void ServerRunner::AddStartHook(StartHook hook) {
+  start_hooks_.push_back(std::move(hook));
+}
+
 absl::Status ServerRunner::Start() {
   if (started_) return absl::FailedPreconditionError("already started");
 
@@ -129,6 +133,7 @@ absl::Status ServerRunner::Start() {
   fields.insert(fields.end(), options_.startup_log_fields.begin(),
                 options_.startup_log_fields.end());
   LogInfo("serving", fields);
+  for (const StartHook& hook : start_hooks_) hook(grpc_port_);
   return absl::OkStatus();
 }
 

@@ -76,6 +76,13 @@ class ServerRunner {
   // Hooks run in the order added.
   void AddDrainHook(DrainHook hook);
 
+  // Runs on the thread that called Start(), once the servers accept
+  // connections and the ready file is written, with the bound gRPC port
+  // (e.g. so a media engine can announce its address to the broker). Hooks
+  // run in the order added and must not block.
+  using StartHook = std::function<void(int grpc_port)>;
+  void AddStartHook(StartHook hook);
+
   // Where services add their own metrics. Exported on /metrics.
   const std::shared_ptr<prometheus::Registry>& metrics_registry() const {
     return registry_;
@@ -113,6 +120,7 @@ class ServerRunner {
   std::shared_ptr<prometheus::Registry> registry_;
   std::vector<RegisteredService> services_;
   std::vector<DrainHook> drain_hooks_;
+  std::vector<StartHook> start_hooks_;
   std::unique_ptr<GrpcServerMetrics> grpc_metrics_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;

@@ -1,0 +1,1034 @@
+#include "services/broker/broker.h"
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "services/broker/call_proto.h"
+
+namespace sotto::broker {
+namespace {
+
+constexpr int kDefaultPageSize = 50;
+constexpr int kMaxPageSize = 500;
+constexpr int kMaxAttributes = 32;
+constexpr size_t kMaxAttributeBytes = 256;
+
+bool ValidId(absl::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '~' ||
+           c == '-';
+  });
+}
+
+absl::Status BadName(absl::string_view field, absl::string_view pattern) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, " must be ", pattern,
+                   " with ids of 1-128 characters [A-Za-z0-9._~-]"));
+}
+
+absl::StatusOr<std::string> ParseParent(absl::string_view field,
+                                        absl::string_view parent) {
+  std::vector<absl::string_view> parts = absl::StrSplit(parent, '/');
+  if (parts.size() != 2 || parts[0] != "tenants" || !ValidId(parts[1])) {
+    return BadName(field, "tenants/{tenant}");
+  }
+  return std::string(parts[1]);
+}
+
+std::string ActionName(v1::Action action) {
+  switch (action) {
+    case v1::ACTION_CALLS_MANAGE:
+      return "calls.manage";
+    case v1::ACTION_CALLS_VIEW:
+      return "calls.view";
+    case v1::ACTION_CALLS_SUPERVISE:
+      return "calls.supervise";
+    default:
+      return "unspecified";
+  }
+}
+
+// A digest of the request that ignores field order in maps.
+std::string Fingerprint(const v1::Principal& principal,
+                        absl::string_view method,
+                        const google::protobuf::Message& request) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    request.SerializeToCodedStream(&coded);
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+         digest);
+  return absl::StrCat(
+      principal.subject(), "|", method, "|",
+      absl::BytesToHexString(absl::string_view(
+          reinterpret_cast<const char*>(digest), sizeof(digest))));
+}
+
+// The engine's idempotency key for one media step of one broker attempt.
+// Fresh per attempt (an undone attempt's legs must not be replayed by the
+// engine to a retry); the request id is kept in it for tracing.
+std::string MediaRequestId(const std::string& tenant,
+                           const std::string& request_id,
+                           absl::string_view step) {
+  return absl::StrCat(tenant, "/", request_id, "/", step, "/", NewEventId());
+}
+
+absl::Status ValidateOffer(absl::string_view field,
+                           const v1::MediaOffer& offer) {
+  if (offer.codec() == v1::CODEC_UNSPECIFIED) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".codec is required: CODEC_PCMU or CODEC_PCMA"));
+  }
+  if (offer.remote_key().suite() == v1::CRYPTO_SUITE_UNSPECIFIED) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field,
+        ".remote_key.suite is required (CRYPTO_SUITE_PLAIN_RTP for "
+        "unencrypted legs)"));
+  }
+  return absl::OkStatus();
+}
+
+std::string Serialize(const google::protobuf::Message& message) {
+  std::string out;
+  message.SerializeToString(&out);
+  return out;
+}
+
+template <typename T>
+absl::StatusOr<T> Parse(const std::string& bytes) {
+  T message;
+  if (!message.ParseFromString(bytes)) {
+    return absl::InternalError("a stored response does not parse");
+  }
+  return message;
+}
+
+bool IsEnded(const CallRecord& call) {
+  return call.state == CallState::kEnded || call.state == CallState::kFailed;
+}
+
+// The view of a caller: keys of the call's legs when it manages calls,
+// its own supervisor leg's key always.
+CallView ViewFor(const v1::Principal& principal, bool manager, absl::Time now) {
+  CallView view;
+  view.call_leg_keys = manager;
+  view.supervisor = principal.subject();
+  view.now = now;
+  return view;
+}
+
+}  // namespace
+
+Broker::Broker(PolicyClient* policy, MediaClient* media, CallStore* store,
+               EngineRegistry* engines, BrokerOptions options)
+    : policy_(policy),
+      media_(media),
+      store_(store),
+      engines_(engines),
+      options_(std::move(options)) {}
+
+std::mutex& Broker::LockFor(const std::string& tenant,
+                            const std::string& call_id) {
+  const size_t h = std::hash<std::string>()(absl::StrCat(tenant, "/", call_id));
+  return call_locks_[h % call_locks_.size()];
+}
+
+absl::StatusOr<v1::Principal> Broker::Authenticate(const std::string& token) {
+  if (token.empty()) {
+    return absl::UnauthenticatedError(
+        "no bearer token: send `authorization: Bearer <JWT>` metadata");
+  }
+  return policy_->Authenticate(token);
+}
+
+absl::StatusOr<v1::Decision> Broker::Ask(const v1::Principal& principal,
+                                         v1::Action action,
+                                         const CallRecord& call,
+                                         v1::Mode mode) {
+  v1::AuthorizeRequest request;
+  *request.mutable_principal() = principal;
+  request.set_action(action);
+  request.set_mode(mode);
+  v1::ResourceAttributes* resource = request.mutable_resource();
+  resource->set_tenant(call.tenant);
+  resource->set_call(call.name());
+  resource->set_queue(call.queue);
+  const ParticipantRecord* agent = call.Agent();
+  if (agent == nullptr) {
+    for (const ParticipantRecord& p : call.participants) {
+      if (p.role == v1::ROLE_AGENT) agent = &p;  // the last one
+    }
+  }
+  if (agent != nullptr) {
+    resource->set_agent_id(agent->user_id);
+    resource->set_team(agent->team);
+  }
+  for (const auto& [key, value] : call.attributes) {
+    (*resource->mutable_attributes())[key] = value;
+  }
+  resource->set_monitoring_disclosed(call.monitoring_disclosed);
+  return policy_->Authorize(request);
+}
+
+absl::StatusOr<v1::Decision> Broker::Require(const v1::Principal& principal,
+                                             v1::Action action,
+                                             const CallRecord& call,
+                                             v1::Mode mode) {
+  absl::StatusOr<v1::Decision> decision = Ask(principal, action, call, mode);
+  if (!decision.ok()) return decision.status();
+  if (!decision->allowed()) {
+    AuditDenied(principal, action, call, mode, *decision);
+    return absl::PermissionDeniedError(
+        decision->reason().empty()
+            ? absl::StrCat("policy does not allow ", ActionName(action))
+            : decision->reason());
+  }
+  return decision;
+}
+
+void Broker::AuditDenied(const v1::Principal& principal, v1::Action action,
+                         const CallRecord& call, v1::Mode mode,
+                         const v1::Decision& decision) {
+  CallRecord copy = call;  // no sequence number is consumed on the call
+  v1::Event event =
+      MakeCallEvent(copy, v1::EVENT_TYPE_ACCESS_DENIED, options_.clock());
+  event.set_call_sequence(0);
+  event.set_actor(principal.subject());
+  event.set_action(ActionName(action));
+  event.set_mode(mode);
+  event.set_policy_rule(decision.rule());
+  event.set_reason(decision.reason());
+  // Best effort: a denial is refused whether or not its audit is stored.
+  (void)store_->AppendEvents({event});
+}
+
+v1::Event Broker::Granted(const v1::Principal& principal, v1::Action action,
+                          const CallRecord& call, v1::Mode mode,
+                          const v1::Decision& decision) {
+  CallRecord copy = call;
+  v1::Event event =
+      MakeCallEvent(copy, v1::EVENT_TYPE_ACCESS_GRANTED, options_.clock());
+  event.set_call_sequence(0);
+  event.set_actor(principal.subject());
+  event.set_action(ActionName(action));
+  event.set_mode(mode);
+  event.set_policy_rule(decision.rule());
+  return event;
+}
+
+absl::StatusOr<StoredCall> Broker::LoadVisible(const v1::Principal& principal,
+                                               const CallName& name) {
+  const std::string not_found =
+      absl::StrCat("no call tenants/", name.tenant, "/calls/", name.call_id);
+  if (name.tenant != principal.tenant()) {
+    return absl::NotFoundError(not_found);
+  }
+  absl::StatusOr<StoredCall> call = store_->Get(name.tenant, name.call_id);
+  if (absl::IsNotFound(call.status())) return absl::NotFoundError(not_found);
+  return call;
+}
+
+absl::StatusOr<std::optional<std::string>> Broker::Replay(
+    const v1::Principal& principal, const std::string& request_id,
+    const std::string& fingerprint) {
+  if (request_id.empty()) return std::optional<std::string>();
+  absl::StatusOr<std::optional<IdempotencyRecord>> record =
+      store_->GetIdempotency(principal.tenant(), request_id);
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) return std::optional<std::string>();
+  if ((*record)->fingerprint != fingerprint) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request_id '", request_id,
+        "' was already used for a different request; use a new request_id"));
+  }
+  return std::optional<std::string>((*record)->response);
+}
+
+std::optional<IdempotencyRecord> Broker::Remember(
+    const v1::Principal& principal, const std::string& request_id,
+    const std::string& fingerprint, const std::string& response) {
+  if (request_id.empty()) return std::nullopt;
+  return IdempotencyRecord{principal.tenant(), request_id, fingerprint,
+                           response};
+}
+
+std::string Broker::EngineAddress(const StoredCall& call) const {
+  absl::StatusOr<EngineRecord> engine = engines_->Get(call.engine_id);
+  if (engine.ok()) return engine->control_address;
+  return call.engine_control_address;
+}
+
+absl::Status Broker::ApplyRouting(StoredCall& call) {
+  absl::StatusOr<std::vector<Route>> routing = CurrentRouting(call.record);
+  if (!routing.ok()) return routing.status();
+  v1::SetRoutingRequest request;
+  request.set_room_id(call.record.name());
+  request.set_request_id(MediaRequestId(call.record.tenant, "", "routing"));
+  for (const Route& route : *routing) {
+    v1::RoutingEntry* entry = request.add_entries();
+    entry->set_source_leg_id(route.source);
+    entry->set_sink_leg_id(route.sink);
+    entry->set_gain(route.gain);
+  }
+  absl::StatusOr<v1::SetRoutingResponse> response =
+      media_->SetRouting(EngineAddress(call), request);
+  if (!response.ok()) return response.status();
+  call.routing_generation = response->generation();
+  return absl::OkStatus();
+}
+
+absl::Status Broker::Commit(StoredCall& call, const WriteExtras& extras) {
+  absl::StatusOr<int64_t> version = store_->Update(call, extras);
+  if (version.ok()) {
+    call.version = *version;
+    return absl::OkStatus();
+  }
+  if (absl::IsAborted(version.status())) {
+    // Another replica changed the call after we read it, and we may have
+    // already set our routing: put the winner's back.
+    absl::StatusOr<StoredCall> winner =
+        store_->Get(call.record.tenant, call.record.call_id);
+    if (winner.ok() && !IsEnded(winner->record)) (void)ApplyRouting(*winner);
+  }
+  return version.status();
+}
+
+absl::StatusOr<StoredCall> Broker::MutateCall(
+    const CallName& name, const ChangeFn& change,
+    const std::function<std::optional<IdempotencyRecord>(const StoredCall&)>&
+        remember) {
+  std::lock_guard<std::mutex> lock(LockFor(name.tenant, name.call_id));
+  absl::StatusOr<StoredCall> call = store_->Get(name.tenant, name.call_id);
+  if (!call.ok()) return call.status();
+  absl::StatusOr<std::vector<v1::Event>> events = change(*call);
+  if (!events.ok()) return events.status();
+  WriteExtras extras;
+  extras.events = *std::move(events);
+  extras.idempotency = remember(*call);
+  if (extras.events.empty() && !extras.idempotency.has_value()) return call;
+  absl::Status committed = Commit(*call, extras);
+  if (!committed.ok()) return committed;
+  return call;
+}
+
+// ---------------------------------------------------------------------------
+// Calls
+
+absl::StatusOr<v1::Call> Broker::RegisterCall(
+    const std::string& token, const v1::RegisterCallRequest& request) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  absl::StatusOr<std::string> tenant = ParseParent("parent", request.parent());
+  if (!tenant.ok()) return tenant.status();
+  if (*tenant != principal->tenant()) {
+    return absl::PermissionDeniedError(
+        "parent: your token may not register calls for that tenant");
+  }
+  if (!ValidId(request.call_id())) {
+    return absl::InvalidArgumentError(
+        "call_id is required: 1-128 characters [A-Za-z0-9._~-]");
+  }
+  if (request.request_id().empty()) {
+    return absl::InvalidArgumentError("request_id is required");
+  }
+  if (!request.has_customer() || !request.customer().has_media()) {
+    return absl::InvalidArgumentError("customer.media is required");
+  }
+  if (!request.has_agent() || !request.agent().has_media()) {
+    return absl::InvalidArgumentError("agent.media is required");
+  }
+  if (request.agent().user_id().empty() || request.agent().team().empty()) {
+    return absl::InvalidArgumentError(
+        "agent.user_id and agent.team are required");
+  }
+  if (absl::Status s =
+          ValidateOffer("customer.media", request.customer().media());
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateOffer("agent.media", request.agent().media());
+      !s.ok()) {
+    return s;
+  }
+  if (request.attributes_size() > kMaxAttributes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("attributes: at most ", kMaxAttributes, " entries"));
+  }
+  for (const auto& [key, value] : request.attributes()) {
+    if (key.size() + value.size() > kMaxAttributeBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "attributes: each entry at most ", kMaxAttributeBytes, " bytes"));
+    }
+  }
+
+  const std::string fingerprint =
+      Fingerprint(*principal, "RegisterCall", request);
+  absl::StatusOr<std::optional<std::string>> replay =
+      Replay(*principal, request.request_id(), fingerprint);
+  if (!replay.ok()) return replay.status();
+  if (replay->has_value()) return Parse<v1::Call>(**replay);
+
+  const absl::Time now = options_.clock();
+  StoredCall call;
+  CallRecord& record = call.record;
+  record.tenant = *tenant;
+  record.call_id = request.call_id();
+  record.queue = request.queue();
+  record.state = CallState::kActive;
+  for (const auto& [key, value] : request.attributes()) {
+    record.attributes[key] = value;
+  }
+  record.monitoring_disclosed = request.monitoring_disclosed();
+  record.create_time = now;
+  ParticipantRecord customer;
+  customer.id = "customer";
+  customer.role = v1::ROLE_CUSTOMER;
+  customer.join_time = now;
+  ParticipantRecord agent;
+  agent.id = absl::StrCat("agent-", record.next_agent++);
+  agent.role = v1::ROLE_AGENT;
+  agent.user_id = request.agent().user_id();
+  agent.team = request.agent().team();
+  agent.join_time = now;
+  record.participants = {customer, agent};
+  if (!request.customer().display_name().empty()) {
+    call.display_names[customer.id] = request.customer().display_name();
+  }
+  if (!request.agent().display_name().empty()) {
+    call.display_names[agent.id] = request.agent().display_name();
+  }
+
+  absl::StatusOr<v1::Decision> decision = Require(
+      *principal, v1::ACTION_CALLS_MANAGE, record, v1::MODE_UNSPECIFIED);
+  if (!decision.ok()) return decision.status();
+
+  std::lock_guard<std::mutex> lock(LockFor(record.tenant, record.call_id));
+  absl::StatusOr<StoredCall> existing =
+      store_->Get(record.tenant, record.call_id);
+  if (existing.ok()) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "call ", record.name(), " is already registered (by another request)"));
+  }
+  if (!absl::IsNotFound(existing.status())) return existing.status();
+
+  absl::StatusOr<EngineRecord> engine = engines_->Place(now);
+  if (!engine.ok()) return engine.status();
+  call.engine_id = engine->engine_id;
+  call.engine_control_address = engine->control_address;
+  auto undo = [&] {
+    v1::DeleteRoomRequest remove;
+    remove.set_room_id(record.name());
+    remove.set_request_id(MediaRequestId(record.tenant, "", "undo"));
+    (void)media_->DeleteRoom(call.engine_control_address, remove);
+    engines_->Release(call.engine_id);
+  };
+  for (const auto& [participant, spec] :
+       {std::pair{customer.id, &request.customer()},
+        std::pair{agent.id, &request.agent()}}) {
+    v1::AddLegRequest add;
+    add.set_room_id(record.name());
+    add.set_leg_id(participant);
+    *add.mutable_offer() = spec->media();
+    add.set_request_id(
+        MediaRequestId(record.tenant, request.request_id(), participant));
+    absl::StatusOr<v1::Leg> leg =
+        media_->AddLeg(call.engine_control_address, add);
+    if (!leg.ok()) {
+      undo();
+      return leg.status();
+    }
+    call.answers[participant] = leg->answer();
+  }
+  if (absl::Status routed = ApplyRouting(call); !routed.ok()) {
+    undo();
+    return routed;
+  }
+
+  WriteExtras extras;
+  extras.events.push_back(Granted(*principal, v1::ACTION_CALLS_MANAGE, record,
+                                  v1::MODE_UNSPECIFIED, *decision));
+  extras.events.push_back(
+      MakeCallEvent(record, v1::EVENT_TYPE_CALL_REGISTERED, now));
+  extras.events.back().set_actor(principal->subject());
+  CallView view = ViewFor(*principal, /*manager=*/true, now);
+  v1::Call response = CallToProto(call, view);
+  extras.idempotency = Remember(*principal, request.request_id(), fingerprint,
+                                Serialize(response));
+  absl::Status created = store_->Create(call, extras);
+  if (!created.ok()) {
+    if (absl::IsAlreadyExists(created)) {
+      // A concurrent replica registered it (maybe this very request).
+      absl::StatusOr<std::optional<std::string>> again =
+          Replay(*principal, request.request_id(), fingerprint);
+      if (again.ok() && again->has_value()) return Parse<v1::Call>(**again);
+      return absl::AlreadyExistsError(
+          absl::StrCat("call ", record.name(), " is already registered"));
+    }
+    undo();
+    return created;
+  }
+  return response;
+}
+
+absl::StatusOr<v1::Call> Broker::GetCall(const std::string& token,
+                                         const v1::GetCallRequest& request) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  CallName name;
+  {
+    std::vector<absl::string_view> parts = absl::StrSplit(request.name(), '/');
+    if (parts.size() != 4 || parts[0] != "tenants" || parts[2] != "calls" ||
+        !ValidId(parts[1]) || !ValidId(parts[3])) {
+      return BadName("name", "tenants/{tenant}/calls/{call}");
+    }
+    name = {std::string(parts[1]), std::string(parts[3]), ""};
+  }
+  absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
+  if (!call.ok()) return call.status();
+  // Integrators manage calls (and see their legs' keys); supervisors view.
+  absl::StatusOr<v1::Decision> manage = Ask(*principal, v1::ACTION_CALLS_MANAGE,
+                                            call->record, v1::MODE_UNSPECIFIED);
+  if (!manage.ok()) return manage.status();
+  if (!manage->allowed()) {
+    absl::StatusOr<v1::Decision> view = Require(
+        *principal, v1::ACTION_CALLS_VIEW, call->record, v1::MODE_UNSPECIFIED);
+    if (!view.ok()) return view.status();
+  }
+  return CallToProto(*call,
+                     ViewFor(*principal, manage->allowed(), options_.clock()));
+}
+
+absl::StatusOr<v1::ListCallsResponse> Broker::ListCalls(
+    const std::string& token, const v1::ListCallsRequest& request) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  absl::StatusOr<std::string> tenant = ParseParent("parent", request.parent());
+  if (!tenant.ok()) return tenant.status();
+  if (*tenant != principal->tenant()) {
+    return absl::NotFoundError(absl::StrCat("no tenant ", *tenant));
+  }
+  if (request.page_size() < 0) {
+    return absl::InvalidArgumentError("page_size must not be negative");
+  }
+  CallQuery query;
+  query.tenant = *tenant;
+  query.queue = request.queue();
+  query.team = request.team();
+  query.agent_id = request.agent_id();
+  query.limit = request.page_size() == 0
+                    ? kDefaultPageSize
+                    : std::min(request.page_size(), kMaxPageSize);
+  if (request.states().empty()) {
+    query.states = {CallState::kActive, CallState::kOnHold};
+  }
+  for (int state : request.states()) {
+    if (!v1::Call::State_IsValid(state) ||
+        state == v1::Call::STATE_UNSPECIFIED) {
+      return absl::InvalidArgumentError("states: unknown state");
+    }
+    query.states.push_back(
+        CallStateFromProto(static_cast<v1::Call::State>(state)));
+  }
+  // The token binds the filters it was made for (AIP-158).
+  v1::ListCallsRequest filters = request;
+  filters.clear_page_token();
+  filters.clear_page_size();
+  const std::string filter_digest =
+      Fingerprint(*principal, "ListCalls", filters).substr(0, 80);
+  if (!request.page_token().empty()) {
+    std::string decoded;
+    std::vector<std::string> parts;
+    int64_t micros = 0;
+    if (absl::WebSafeBase64Unescape(request.page_token(), &decoded)) {
+      parts = absl::StrSplit(decoded, absl::MaxSplits('\n', 2));
+    }
+    if (parts.size() != 3 || parts[0] != filter_digest ||
+        !absl::SimpleAtoi(parts[1], &micros)) {
+      return absl::InvalidArgumentError(
+          "page_token is not from a previous ListCalls with these filters");
+    }
+    query.after = std::make_pair(absl::FromUnixMicros(micros), parts[2]);
+  }
+  absl::StatusOr<CallPage> page = store_->List(query);
+  if (!page.ok()) return page.status();
+
+  v1::ListCallsResponse response;
+  const absl::Time now = options_.clock();
+  // Calls outside the caller's grants are left out, not refused; decisions
+  // are asked once per distinct (queue, agent, team, disclosure).
+  std::map<std::string, std::pair<bool, bool>> decisions;  // visible, manager
+  for (const StoredCall& call : page->calls) {
+    const ParticipantRecord* agent = call.record.Agent();
+    const std::string key = absl::StrCat(
+        call.record.queue, "\n", agent ? agent->user_id : "", "\n",
+        agent ? agent->team : "", "\n", call.record.monitoring_disclosed, "\n",
+        call.record.attributes.size());
+    auto found = decisions.find(key);
+    if (found == decisions.end() || !call.record.attributes.empty()) {
+      absl::StatusOr<v1::Decision> manage =
+          Ask(*principal, v1::ACTION_CALLS_MANAGE, call.record,
+              v1::MODE_UNSPECIFIED);
+      if (!manage.ok()) return manage.status();
+      bool visible = manage->allowed();
+      if (!visible) {
+        absl::StatusOr<v1::Decision> view =
+            Ask(*principal, v1::ACTION_CALLS_VIEW, call.record,
+                v1::MODE_UNSPECIFIED);
+        if (!view.ok()) return view.status();
+        visible = view->allowed();
+      }
+      found =
+          decisions.insert_or_assign(key, std::pair{visible, manage->allowed()})
+              .first;
+    }
+    if (!found->second.first) continue;
+    *response.add_calls() =
+        CallToProto(call, ViewFor(*principal, found->second.second, now));
+  }
+  if (page->more && !page->calls.empty()) {
+    const CallRecord& last = page->calls.back().record;
+    response.set_next_page_token(absl::WebSafeBase64Escape(
+        absl::StrCat(filter_digest, "\n", absl::ToUnixMicros(last.create_time),
+                     "\n", last.call_id)));
+  }
+  return response;
+}
+
+namespace {
+
+absl::StatusOr<std::pair<std::string, std::string>> ParseCallName(
+    const std::string& name) {
+  std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
+  if (parts.size() != 4 || parts[0] != "tenants" || parts[2] != "calls" ||
+      !ValidId(parts[1]) || !ValidId(parts[3])) {
+    return BadName("name", "tenants/{tenant}/calls/{call}");
+  }
+  return std::make_pair(std::string(parts[1]), std::string(parts[3]));
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Call> Broker::EndCall(const std::string& token,
+                                         const v1::EndCallRequest& request) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  auto parsed = ParseCallName(request.name());
+  if (!parsed.ok()) return parsed.status();
+  const CallName name{parsed->first, parsed->second, ""};
+  absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
+  if (!call.ok()) return call.status();
+  const std::string fingerprint = Fingerprint(*principal, "EndCall", request);
+  absl::StatusOr<std::optional<std::string>> replay =
+      Replay(*principal, request.request_id(), fingerprint);
+  if (!replay.ok()) return replay.status();
+  if (replay->has_value()) return Parse<v1::Call>(**replay);
+  absl::StatusOr<v1::Decision> decision = Require(
+      *principal, v1::ACTION_CALLS_MANAGE, call->record, v1::MODE_UNSPECIFIED);
+  if (!decision.ok()) return decision.status();
+
+  const absl::Time now = options_.clock();
+  const CallView view = ViewFor(*principal, /*manager=*/true, now);
+  absl::StatusOr<StoredCall> after = MutateCall(
+      name,
+      [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+        const std::string reason =
+            request.reason().empty() ? "ended" : request.reason();
+        absl::StatusOr<Change> change = End(c.record, false, reason, now);
+        if (!change.ok()) return change.status();
+        if (change->events.empty()) return change->events;  // already ended
+        v1::DeleteRoomRequest remove;
+        remove.set_room_id(c.record.name());
+        remove.set_request_id(
+            MediaRequestId(c.record.tenant, request.request_id(), "end"));
+        absl::Status removed = media_->DeleteRoom(EngineAddress(c), remove);
+        if (!removed.ok() && !absl::IsNotFound(removed)) return removed;
+        engines_->Release(c.engine_id);
+        change->events.back().set_actor(principal->subject());
+        change->events.insert(
+            change->events.begin(),
+            Granted(*principal, v1::ACTION_CALLS_MANAGE, c.record,
+                    v1::MODE_UNSPECIFIED, *decision));
+        return change->events;
+      },
+      [&](const StoredCall& c) {
+        return Remember(*principal, request.request_id(), fingerprint,
+                        Serialize(CallToProto(c, view)));
+      });
+  if (!after.ok()) return after.status();
+  return CallToProto(*after, view);
+}
+
+absl::StatusOr<v1::Call> Broker::HoldCall(const std::string& token,
+                                          const v1::HoldCallRequest& request) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  auto parsed = ParseCallName(request.name());
+  if (!parsed.ok()) return parsed.status();
+  const CallName name{parsed->first, parsed->second, ""};
+  absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
+  if (!call.ok()) return call.status();
+  if (request.request_id().empty()) {
+    return absl::InvalidArgumentError("request_id is required");
+  }
+  const std::string fingerprint = Fingerprint(*principal, "HoldCall", request);
+  absl::StatusOr<std::optional<std::string>> replay =
+      Replay(*principal, request.request_id(), fingerprint);
+  if (!replay.ok()) return replay.status();
+  if (replay->has_value()) return Parse<v1::Call>(**replay);
+  absl::StatusOr<v1::Decision> decision = Require(
+      *principal, v1::ACTION_CALLS_MANAGE, call->record, v1::MODE_UNSPECIFIED);
+  if (!decision.ok()) return decision.status();
+  const absl::Time now = options_.clock();
+  const CallView view = ViewFor(*principal, /*manager=*/true, now);
+  absl::StatusOr<StoredCall> after = MutateCall(
+      name,
+      [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+        absl::StatusOr<Change> change = Hold(c.record, true, now);
+        if (!change.ok()) return change.status();
+        if (change->events.empty()) return change->events;
+        if (absl::Status s = ApplyRouting(c); !s.ok()) return s;
+        change->events.back().set_actor(principal->subject());
+        return change->events;
+      },
+      [&](const StoredCall& c) {
+        return Remember(*principal, request.request_id(), fingerprint,
+                        Serialize(CallToProto(c, view)));
+      });
+  if (!after.ok()) return after.status();
+  return CallToProto(*after, view);
+}
+
+absl::StatusOr<v1::Call> Broker::ResumeCall(
+    const std::string& token, const v1::ResumeCallRequest& request) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  auto parsed = ParseCallName(request.name());
+  if (!parsed.ok()) return parsed.status();
+  const CallName name{parsed->first, parsed->second, ""};
+  absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
+  if (!call.ok()) return call.status();
+  if (request.request_id().empty()) {
+    return absl::InvalidArgumentError("request_id is required");
+  }
+  const std::string fingerprint =
+      Fingerprint(*principal, "ResumeCall", request);
+  absl::StatusOr<std::optional<std::string>> replay =
+      Replay(*principal, request.request_id(), fingerprint);
+  if (!replay.ok()) return replay.status();
+  if (replay->has_value()) return Parse<v1::Call>(**replay);
+  absl::StatusOr<v1::Decision> decision = Require(
+      *principal, v1::ACTION_CALLS_MANAGE, call->record, v1::MODE_UNSPECIFIED);
+  if (!decision.ok()) return decision.status();
+  const absl::Time now = options_.clock();
+  const CallView view = ViewFor(*principal, /*manager=*/true, now);
+  absl::StatusOr<StoredCall> after = MutateCall(
+      name,
+      [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+        absl::StatusOr<Change> change = Hold(c.record, false, now);
+        if (!change.ok()) return change.status();
+        if (change->events.empty()) return change->events;
+        if (absl::Status s = ApplyRouting(c); !s.ok()) return s;
+        change->events.back().set_actor(principal->subject());
+        return change->events;
+      },
+      [&](const StoredCall& c) {
+        return Remember(*principal, request.request_id(), fingerprint,
+                        Serialize(CallToProto(c, view)));
+      });
+  if (!after.ok()) return after.status();
+  return CallToProto(*after, view);
+}
+
+// ---------------------------------------------------------------------------
+// Supervisions
+
+namespace {
+
+absl::StatusOr<std::tuple<std::string, std::string, std::string>>
+ParseSupervisionName(const std::string& name) {
+  std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
+  if (parts.size() != 6 || parts[0] != "tenants" || parts[2] != "calls" ||
+      parts[4] != "supervisions" || !ValidId(parts[1]) || !ValidId(parts[3]) ||
+      !ValidId(parts[5])) {
+    return BadName("name",
+                   "tenants/{tenant}/calls/{call}/supervisions/{supervision}");
+  }
+  return std::make_tuple(std::string(parts[1]), std::string(parts[3]),
+                         std::string(parts[5]));
+}
+
+SupervisionGrant GrantFrom(const v1::Decision& decision) {
+  SupervisionGrant grant;
+  for (int mode : decision.supervision().allowed_modes()) {
+    grant.allowed_modes.push_back(static_cast<v1::Mode>(mode));
+  }
+  grant.max_supervisors_per_call =
+      static_cast<int>(decision.supervision().max_supervisors_per_call());
+  grant.takeover_rank = decision.supervision().takeover_rank();
+  grant.downgrade_to = decision.supervision().downgrade_to();
+  return grant;
+}
+
+absl::Status ValidateMode(v1::Mode mode) {
+  if (mode == v1::MODE_UNSPECIFIED || !v1::Mode_IsValid(mode)) {
+    return absl::InvalidArgumentError(
+        "mode is required: MODE_LISTEN, MODE_WHISPER, MODE_BARGE or "
+        "MODE_TAKEOVER");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Supervision> Broker::CreateSupervision(
+    const std::string& token, const v1::CreateSupervisionRequest& request) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  std::vector<absl::string_view> parts = absl::StrSplit(request.parent(), '/');
+  if (parts.size() != 4 || parts[0] != "tenants" || parts[2] != "calls" ||
+      !ValidId(parts[1]) || !ValidId(parts[3])) {
+    return BadName("parent", "tenants/{tenant}/calls/{call}");
+  }
+  const CallName name{std::string(parts[1]), std::string(parts[3]), ""};
+  if (absl::Status s = ValidateMode(request.mode()); !s.ok()) return s;
+  if (!request.has_media()) {
+    return absl::InvalidArgumentError("media is required");
+  }
+  if (absl::Status s = ValidateOffer("media", request.media()); !s.ok()) {
+    return s;
+  }
+  if (request.request_id().empty()) {
+    return absl::InvalidArgumentError("request_id is required");
+  }
+  absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
+  if (!call.ok()) return call.status();
+  const std::string fingerprint =
+      Fingerprint(*principal, "CreateSupervision", request);
+  absl::StatusOr<std::optional<std::string>> replay =
+      Replay(*principal, request.request_id(), fingerprint);
+  if (!replay.ok()) return replay.status();
+  if (replay->has_value()) return Parse<v1::Supervision>(**replay);
+  absl::StatusOr<v1::Decision> decision = Require(
+      *principal, v1::ACTION_CALLS_SUPERVISE, call->record, request.mode());
+  if (!decision.ok()) return decision.status();
+  const SupervisionGrant grant = GrantFrom(*decision);
+
+  const absl::Time now = options_.clock();
+  const CallView view = ViewFor(*principal, /*manager=*/false, now);
+  std::string supervision_id;
+  absl::StatusOr<StoredCall> after = MutateCall(
+      name,
+      [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+        absl::StatusOr<Change> change =
+            Attach(c.record, principal->subject(), request.mode(), grant, now,
+                   &supervision_id);
+        if (!change.ok()) return change.status();
+        const SupervisionRecord* s = c.record.FindSupervision(supervision_id);
+        v1::AddLegRequest add;
+        add.set_room_id(c.record.name());
+        add.set_leg_id(s->participant);
+        *add.mutable_offer() = request.media();
+        add.set_request_id(MediaRequestId(c.record.tenant, request.request_id(),
+                                          s->participant));
+        absl::StatusOr<v1::Leg> leg = media_->AddLeg(EngineAddress(c), add);
+        if (!leg.ok()) return leg.status();
+        c.answers[s->participant] = leg->answer();
+        if (!request.display_name().empty()) {
+          c.display_names[s->participant] = request.display_name();
+        }
+        if (absl::Status routed = ApplyRouting(c); !routed.ok()) {
+          v1::RemoveLegRequest remove;
+          remove.set_room_id(c.record.name());
+          remove.set_leg_id(s->participant);
+          remove.set_request_id(
+              MediaRequestId(c.record.tenant, "", "undo-supervisor"));
+          (void)media_->RemoveLeg(EngineAddress(c), remove);
+          return routed;
+        }
+        change->events.insert(change->events.begin(),
+                              Granted(*principal, v1::ACTION_CALLS_SUPERVISE,
+                                      c.record, request.mode(), *decision));
+        return change->events;
+      },
+      [&](const StoredCall& c) {
+        return Remember(
+            *principal, request.request_id(), fingerprint,
+            Serialize(SupervisionToProto(
+                c, *c.record.FindSupervision(supervision_id), view)));
+      });
+  if (!after.ok()) return after.status();
+  return SupervisionToProto(
+      *after, *after->record.FindSupervision(supervision_id), view);
+}
+
+absl::StatusOr<v1::Supervision> Broker::SetSupervisionMode(
+    const std::string& token, const v1::SetSupervisionModeRequest& request) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  auto parsed = ParseSupervisionName(request.name());
+  if (!parsed.ok()) return parsed.status();
+  const auto& [tenant, call_id, supervision_id] = *parsed;
+  const CallName name{tenant, call_id, supervision_id};
+  if (absl::Status s = ValidateMode(request.mode()); !s.ok()) return s;
+  if (request.request_id().empty()) {
+    return absl::InvalidArgumentError("request_id is required");
+  }
+  absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
+  if (!call.ok()) return call.status();
+  const SupervisionRecord* existing =
+      call->record.FindSupervision(supervision_id);
+  if (existing == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no supervision ", request.name()));
+  }
+  if (existing->supervisor != principal->subject()) {
+    return absl::PermissionDeniedError(
+        "only the supervisor of a supervision may switch its mode");
+  }
+  const std::string fingerprint =
+      Fingerprint(*principal, "SetSupervisionMode", request);
+  absl::StatusOr<std::optional<std::string>> replay =
+      Replay(*principal, request.request_id(), fingerprint);
+  if (!replay.ok()) return replay.status();
+  if (replay->has_value()) return Parse<v1::Supervision>(**replay);
+  absl::StatusOr<v1::Decision> decision = Require(
+      *principal, v1::ACTION_CALLS_SUPERVISE, call->record, request.mode());
+  if (!decision.ok()) return decision.status();
+  const SupervisionGrant grant = GrantFrom(*decision);
+
+  const absl::Time now = options_.clock();
+  const CallView view = ViewFor(*principal, /*manager=*/false, now);
+  absl::StatusOr<StoredCall> after = MutateCall(
+      name,
+      [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+        absl::StatusOr<Change> change =
+            SetMode(c.record, supervision_id, request.mode(),
+                    request.preempt_takeover(), grant, now);
+        if (!change.ok()) return change.status();
+        if (change->events.empty()) return change->events;  // same mode
+        // Returns once the engine mixes by the new matrix.
+        if (absl::Status routed = ApplyRouting(c); !routed.ok()) return routed;
+        change->events.insert(change->events.begin(),
+                              Granted(*principal, v1::ACTION_CALLS_SUPERVISE,
+                                      c.record, request.mode(), *decision));
+        return change->events;
+      },
+      [&](const StoredCall& c) {
+        return Remember(
+            *principal, request.request_id(), fingerprint,
+            Serialize(SupervisionToProto(
+                c, *c.record.FindSupervision(supervision_id), view)));
+      });
+  if (!after.ok()) return after.status();
+  return SupervisionToProto(
+      *after, *after->record.FindSupervision(supervision_id), view);
+}
+
+absl::StatusOr<v1::Supervision> Broker::DeleteSupervision(
+    const std::string& token, const v1::DeleteSupervisionRequest& request) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  auto parsed = ParseSupervisionName(request.name());
+  if (!parsed.ok()) return parsed.status();
+  const auto& [tenant, call_id, supervision_id] = *parsed;
+  const CallName name{tenant, call_id, supervision_id};
+  absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
+  if (!call.ok()) return call.status();
+  const SupervisionRecord* existing =
+      call->record.FindSupervision(supervision_id);
+  if (existing == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no supervision ", request.name()));
+  }
+  const std::string fingerprint =
+      Fingerprint(*principal, "DeleteSupervision", request);
+  absl::StatusOr<std::optional<std::string>> replay =
+      Replay(*principal, request.request_id(), fingerprint);
+  if (!replay.ok()) return replay.status();
+  if (replay->has_value()) return Parse<v1::Supervision>(**replay);
+  // The supervisor releases its own; whoever manages calls may too.
+  if (existing->supervisor != principal->subject()) {
+    absl::StatusOr<v1::Decision> decision =
+        Require(*principal, v1::ACTION_CALLS_MANAGE, call->record,
+                v1::MODE_UNSPECIFIED);
+    if (!decision.ok()) return decision.status();
+  }
+  const absl::Time now = options_.clock();
+  const CallView view = ViewFor(*principal, /*manager=*/false, now);
+  absl::StatusOr<StoredCall> after = MutateCall(
+      name,
+      [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+        const SupervisionRecord* s = c.record.FindSupervision(supervision_id);
+        const bool was_active = s->state == SupervisionState::kActive;
+        const std::string participant = s->participant;
+        absl::StatusOr<Change> change = Release(c.record, supervision_id, now);
+        if (!change.ok()) return change.status();
+        if (!was_active || IsEnded(c.record)) return change->events;
+        v1::RemoveLegRequest remove;
+        remove.set_room_id(c.record.name());
+        remove.set_leg_id(participant);
+        remove.set_request_id(
+            MediaRequestId(c.record.tenant, request.request_id(), "release"));
+        absl::Status removed = media_->RemoveLeg(EngineAddress(c), remove);
+        if (!removed.ok() && !absl::IsNotFound(removed)) return removed;
+        if (absl::Status routed = ApplyRouting(c); !routed.ok()) return routed;
+        if (!change->events.empty()) {
+          change->events.back().set_actor(principal->subject());
+        }
+        return change->events;
+      },
+      [&](const StoredCall& c) {
+        return Remember(
+            *principal, request.request_id(), fingerprint,
+            Serialize(SupervisionToProto(
+                c, *c.record.FindSupervision(supervision_id), view)));
+      });
+  if (!after.ok()) return after.status();
+  return SupervisionToProto(
+      *after, *after->record.FindSupervision(supervision_id), view);
+}
+
+absl::StatusOr<v1::Supervision> Broker::GetSupervision(
+    const std::string& token, const v1::GetSupervisionRequest& request) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  auto parsed = ParseSupervisionName(request.name());
+  if (!parsed.ok()) return parsed.status();
+  const auto& [tenant, call_id, supervision_id] = *parsed;
+  absl::StatusOr<StoredCall> call =
+      LoadVisible(*principal, CallName{tenant, call_id, supervision_id});
+  if (!call.ok()) return call.status();
+  const SupervisionRecord* s = call->record.FindSupervision(supervision_id);
+  if (s == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no supervision ", request.name()));
+  }
+  if (s->supervisor != principal->subject()) {
+    absl::StatusOr<v1::Decision> manage =
+        Ask(*principal, v1::ACTION_CALLS_MANAGE, call->record,
+            v1::MODE_UNSPECIFIED);
+    if (!manage.ok()) return manage.status();
+    if (!manage->allowed()) {
+      absl::StatusOr<v1::Decision> view =
+          Require(*principal, v1::ACTION_CALLS_VIEW, call->record,
+                  v1::MODE_UNSPECIFIED);
+      if (!view.ok()) return view.status();
+    }
+  }
+  return SupervisionToProto(
+      *call, *s, ViewFor(*principal, /*manager=*/false, options_.clock()));
+}
+
+}  // namespace sotto::broker

@@ -1,0 +1,138 @@
+// The broker's core: the public supervision API's logic, free of gRPC
+// server code. Each method authenticates the bearer token with the policy
+// service, authorises the action (deny by default; every denial becomes an
+// ACCESS_DENIED event in the outbox), applies call_model's rules, drives the
+// media engine (legs and routing) and persists the call with its events and
+// the request's first response in one store transaction.
+//
+// Requests and responses are sotto.v1 messages: the API is the domain here,
+// and call_model already speaks in v1 roles, modes and events.
+//
+// Ordering and consistency. Mutations of one call are serialised in this
+// process (a lock per call, striped). The media engine is driven before the
+// store commit, so that SetSupervisionMode returns only once the new routing
+// is in force; the commit is a compare-and-set on the call's version, and a
+// loser of a race between replicas re-applies the winner's routing and
+// returns ABORTED.
+#ifndef SOTTO_SERVICES_BROKER_BROKER_H_
+#define SOTTO_SERVICES_BROKER_BROKER_H_
+
+#include <array>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/broker/call_store.h"
+#include "services/broker/engine_registry.h"
+#include "services/broker/media_client.h"
+#include "services/broker/policy_client.h"
+#include "sotto/v1/broker.pb.h"
+
+namespace sotto::broker {
+
+struct BrokerOptions {
+  // Time source (tests pin it).
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+};
+
+// Thread-safe. The collaborators must outlive the broker.
+class Broker {
+ public:
+  Broker(PolicyClient* policy, MediaClient* media, CallStore* store,
+         EngineRegistry* engines, BrokerOptions options = BrokerOptions());
+
+  // `token` is the raw bearer token (without "Bearer "); empty means none
+  // was given (UNAUTHENTICATED). Errors follow broker.proto.
+  absl::StatusOr<v1::Call> RegisterCall(const std::string& token,
+                                        const v1::RegisterCallRequest& request);
+  absl::StatusOr<v1::Call> GetCall(const std::string& token,
+                                   const v1::GetCallRequest& request);
+  absl::StatusOr<v1::ListCallsResponse> ListCalls(
+      const std::string& token, const v1::ListCallsRequest& request);
+  absl::StatusOr<v1::Call> EndCall(const std::string& token,
+                                   const v1::EndCallRequest& request);
+  absl::StatusOr<v1::Call> HoldCall(const std::string& token,
+                                    const v1::HoldCallRequest& request);
+  absl::StatusOr<v1::Call> ResumeCall(const std::string& token,
+                                      const v1::ResumeCallRequest& request);
+  absl::StatusOr<v1::Supervision> CreateSupervision(
+      const std::string& token, const v1::CreateSupervisionRequest& request);
+  absl::StatusOr<v1::Supervision> SetSupervisionMode(
+      const std::string& token, const v1::SetSupervisionModeRequest& request);
+  absl::StatusOr<v1::Supervision> DeleteSupervision(
+      const std::string& token, const v1::DeleteSupervisionRequest& request);
+  absl::StatusOr<v1::Supervision> GetSupervision(
+      const std::string& token, const v1::GetSupervisionRequest& request);
+
+ private:
+  struct CallName {
+    std::string tenant;
+    std::string call_id;
+    std::string supervision_id;  // for supervision names
+  };
+
+  absl::StatusOr<v1::Principal> Authenticate(const std::string& token);
+  // The decision for `action` on the call; a denial is audited and
+  // returned as PERMISSION_DENIED with the policy's reason.
+  absl::StatusOr<v1::Decision> Require(const v1::Principal& principal,
+                                       v1::Action action,
+                                       const CallRecord& call, v1::Mode mode);
+  absl::StatusOr<v1::Decision> Ask(const v1::Principal& principal,
+                                   v1::Action action, const CallRecord& call,
+                                   v1::Mode mode);
+  void AuditDenied(const v1::Principal& principal, v1::Action action,
+                   const CallRecord& call, v1::Mode mode,
+                   const v1::Decision& decision);
+  v1::Event Granted(const v1::Principal& principal, v1::Action action,
+                    const CallRecord& call, v1::Mode mode,
+                    const v1::Decision& decision);
+
+  // The call if it exists in the principal's tenant; NOT_FOUND otherwise,
+  // with the same message whether it exists elsewhere or not at all.
+  absl::StatusOr<StoredCall> LoadVisible(const v1::Principal& principal,
+                                         const CallName& name);
+
+  // AIP-155: the stored first response of (tenant, request_id), if the
+  // same principal sent the same request; INVALID_ARGUMENT if the id was
+  // used for another request.
+  absl::StatusOr<std::optional<std::string>> Replay(
+      const v1::Principal& principal, const std::string& request_id,
+      const std::string& fingerprint);
+  std::optional<IdempotencyRecord> Remember(const v1::Principal& principal,
+                                            const std::string& request_id,
+                                            const std::string& fingerprint,
+                                            const std::string& response);
+
+  std::string EngineAddress(const StoredCall& call) const;
+  // Replaces the room's routing with the call's current one.
+  absl::Status ApplyRouting(StoredCall& call);
+  // Store Update; on a lost race re-applies the winner's routing.
+  absl::Status Commit(StoredCall& call, const WriteExtras& extras);
+
+  // Runs one mutation of an existing call under its lock: re-reads it,
+  // lets `change` act on it (media included), commits. Returns the call
+  // after the change.
+  using ChangeFn =
+      std::function<absl::StatusOr<std::vector<v1::Event>>(StoredCall& call)>;
+  absl::StatusOr<StoredCall> MutateCall(
+      const CallName& name, const ChangeFn& change,
+      const std::function<std::optional<IdempotencyRecord>(const StoredCall&)>&
+          remember);
+
+  std::mutex& LockFor(const std::string& tenant, const std::string& call_id);
+
+  PolicyClient* const policy_;
+  MediaClient* const media_;
+  CallStore* const store_;
+  EngineRegistry* const engines_;
+  const BrokerOptions options_;
+  std::array<std::mutex, 64> call_locks_;
+};
+
+}  // namespace sotto::broker
+
+#endif  // SOTTO_SERVICES_BROKER_BROKER_H_

@@ -1,0 +1,109 @@
+// The gRPC implementations of PolicyClient and MediaClient.
+#include "absl/strings/str_cat.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "services/broker/media_client.h"
+#include "services/broker/policy_client.h"
+
+namespace sotto::broker {
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
+  if (status.ok()) return absl::OkStatus();
+  // Codes map one to one; the message says which dependency failed.
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat(what, ": ", status.error_message()));
+}
+
+void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Principal> GrpcPolicyClient::Authenticate(
+    const std::string& token) {
+  grpc::ClientContext context;
+  SetDeadline(context, timeout_);
+  v1::AuthenticateRequest request;
+  request.set_token(token);
+  v1::Principal principal;
+  grpc::Status status = stub_->Authenticate(&context, request, &principal);
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    return absl::UnauthenticatedError(status.error_message());
+  }
+  absl::Status converted = FromGrpc(status, "policy service");
+  if (!converted.ok()) return converted;
+  return principal;
+}
+
+absl::StatusOr<v1::Decision> GrpcPolicyClient::Authorize(
+    const v1::AuthorizeRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(context, timeout_);
+  v1::Decision decision;
+  absl::Status status = FromGrpc(stub_->Authorize(&context, request, &decision),
+                                 "policy service");
+  if (!status.ok()) {
+    // Whatever went wrong there, it is a dependency failure here.
+    return absl::UnavailableError(status.message());
+  }
+  return decision;
+}
+
+v1::MediaEngine::Stub* GrpcMediaClient::StubFor(const std::string& engine) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto found = stubs_.find(engine);
+  if (found == stubs_.end()) {
+    found =
+        stubs_
+            .emplace(engine, v1::MediaEngine::NewStub(grpc::CreateCustomChannel(
+                                 engine, credentials_, arguments_)))
+            .first;
+  }
+  return found->second.get();
+}
+
+absl::StatusOr<v1::Leg> GrpcMediaClient::AddLeg(
+    const std::string& engine, const v1::AddLegRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(context, timeout_);
+  v1::Leg leg;
+  absl::Status status =
+      FromGrpc(StubFor(engine)->AddLeg(&context, request, &leg),
+               absl::StrCat("media engine ", engine, " AddLeg"));
+  if (!status.ok()) return status;
+  return leg;
+}
+
+absl::Status GrpcMediaClient::RemoveLeg(const std::string& engine,
+                                        const v1::RemoveLegRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(context, timeout_);
+  v1::RemoveLegResponse response;
+  return FromGrpc(StubFor(engine)->RemoveLeg(&context, request, &response),
+                  absl::StrCat("media engine ", engine, " RemoveLeg"));
+}
+
+absl::StatusOr<v1::SetRoutingResponse> GrpcMediaClient::SetRouting(
+    const std::string& engine, const v1::SetRoutingRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(context, timeout_);
+  v1::SetRoutingResponse response;
+  absl::Status status =
+      FromGrpc(StubFor(engine)->SetRouting(&context, request, &response),
+               absl::StrCat("media engine ", engine, " SetRouting"));
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::Status GrpcMediaClient::DeleteRoom(const std::string& engine,
+                                         const v1::DeleteRoomRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(context, timeout_);
+  v1::DeleteRoomResponse response;
+  return FromGrpc(StubFor(engine)->DeleteRoom(&context, request, &response),
+                  absl::StrCat("media engine ", engine, " DeleteRoom"));
+}
+
+}  // namespace sotto::broker

@@ -1,0 +1,67 @@
+// The broker's view of media engines: add and remove legs, set a room's
+// routing, delete rooms. MediaClient is the seam; GrpcMediaClient keeps one
+// channel per engine control address, tests use a fake.
+#ifndef SOTTO_SERVICES_BROKER_MEDIA_CLIENT_H_
+#define SOTTO_SERVICES_BROKER_MEDIA_CLIENT_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+#include "sotto/v1/media.grpc.pb.h"
+
+namespace sotto::broker {
+
+// Thread-safe. `engine` is the engine's control address (host:port).
+// Errors are the engine's (see media.proto); UNAVAILABLE when it cannot
+// be reached.
+class MediaClient {
+ public:
+  virtual ~MediaClient() = default;
+  virtual absl::StatusOr<v1::Leg> AddLeg(const std::string& engine,
+                                         const v1::AddLegRequest& request) = 0;
+  virtual absl::Status RemoveLeg(const std::string& engine,
+                                 const v1::RemoveLegRequest& request) = 0;
+  // Returns once the engine mixes by the new matrix.
+  virtual absl::StatusOr<v1::SetRoutingResponse> SetRouting(
+      const std::string& engine, const v1::SetRoutingRequest& request) = 0;
+  virtual absl::Status DeleteRoom(const std::string& engine,
+                                  const v1::DeleteRoomRequest& request) = 0;
+};
+
+class GrpcMediaClient final : public MediaClient {
+ public:
+  GrpcMediaClient(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                  grpc::ChannelArguments arguments, absl::Duration timeout)
+      : credentials_(std::move(credentials)),
+        arguments_(std::move(arguments)),
+        timeout_(timeout) {}
+
+  absl::StatusOr<v1::Leg> AddLeg(const std::string& engine,
+                                 const v1::AddLegRequest& request) override;
+  absl::Status RemoveLeg(const std::string& engine,
+                         const v1::RemoveLegRequest& request) override;
+  absl::StatusOr<v1::SetRoutingResponse> SetRouting(
+      const std::string& engine, const v1::SetRoutingRequest& request) override;
+  absl::Status DeleteRoom(const std::string& engine,
+                          const v1::DeleteRoomRequest& request) override;
+
+ private:
+  v1::MediaEngine::Stub* StubFor(const std::string& engine);
+
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  const grpc::ChannelArguments arguments_;
+  const absl::Duration timeout_;
+  std::mutex mu_;
+  // One stub (and channel) per engine address; guarded by mu_.
+  std::map<std::string, std::unique_ptr<v1::MediaEngine::Stub>> stubs_;
+};
+
+}  // namespace sotto::broker
+
+#endif  // SOTTO_SERVICES_BROKER_MEDIA_CLIENT_H_

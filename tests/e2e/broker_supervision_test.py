@@ -1,0 +1,300 @@
+"""Black-box test of the supervision flow through sotto-broker's public API,
+against a real sotto-policy (the shipped example document, a fresh HS256
+key) and a real sotto-media that registers itself with the broker
+(--broker_address). Arguments: the broker, media and policy binaries and the
+example policy document.
+
+The client is Python grpcio with stubs generated from protos/, as an
+integrator would write it; tokens are made here with the standard library.
+The customer, agent and supervisor are plain-RTP Python sockets sending
+constant samples, so what each one hears is exact:
+
+  LISTEN   customer hears exactly the agent; agent exactly the customer;
+           the supervisor hears both
+  WHISPER  customer still hears exactly the agent; the agent hears the
+           customer and the supervisor
+  BARGE    every customer frame after SetSupervisionMode returned carries
+           agent + supervisor
+  a qa_analyst asking for BARGE gets PERMISSION_DENIED; no token is
+  UNAUTHENTICATED; another tenant's token sees NOT_FOUND; EndCall leaves
+  the engine with no rooms (GetEngineInfo on the engine's own port).
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import sys
+import time
+import unittest
+
+import grpc
+
+import media_engine_test as media
+import service_harness as harness
+from sotto.v1 import broker_pb2
+from sotto.v1 import broker_pb2_grpc
+from sotto.v1 import common_pb2
+from sotto.v1 import media_pb2
+from sotto.v1 import media_pb2_grpc
+
+BROKER = MEDIA = POLICY = EXAMPLE = None  # Set from argv in __main__.
+SECRET = b"broker-e2e-secret-0123456789-abcdefghijklmnop"
+RPC_TIMEOUT = 10
+CALL = "tenants/acme/calls/e2e-call-1"
+
+CUSTOMER_VALUE, AGENT_VALUE, SUPERVISOR_VALUE = 1000, 2000, 300
+C = media.g711(CUSTOMER_VALUE)
+A = media.g711(AGENT_VALUE)
+S = media.g711(SUPERVISOR_VALUE)
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def make_token(subject, roles, teams=(), tenant="acme"):
+    now = int(time.time())
+    claims = {"iss": "sotto-local", "aud": "sotto", "sub": subject,
+              "tenant": tenant, "roles": list(roles), "teams": list(teams),
+              "iat": now, "exp": now + 600}
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = b64url(json.dumps(claims).encode())
+    signing_input = ("%s.%s" % (header, payload)).encode("ascii")
+    signature = hmac.new(SECRET, signing_input, hashlib.sha256).digest()
+    return "%s.%s.%s" % (header, payload, b64url(signature))
+
+
+def auth(token):
+    return [("authorization", "Bearer " + token)]
+
+
+def plain_offer(sock):
+    return common_pb2.MediaOffer(
+        remote_rtp=common_pb2.Endpoint(address=media.LOOPBACK,
+                                       port=sock.getsockname()[1]),
+        codec=common_pb2.CODEC_PCMU,
+        remote_key=common_pb2.SrtpKey(suite=media.PLAIN))
+
+
+class BrokerSupervisionTest(unittest.TestCase):
+
+    def setUp(self):
+        doc_dir = harness.test_tmpdir("policy-doc")
+        policy_path = os.path.join(doc_dir, "policy.yaml")
+        shutil.copyfile(harness.runfile(EXAMPLE), policy_path)
+        with open(os.path.join(doc_dir, "jwt-hs256.key"), "wb") as f:
+            f.write(SECRET + b"\n")
+        self.policy = self.start(POLICY, ["--policy_file=" + policy_path],
+                                 "policy")
+        store_dir = harness.test_tmpdir("broker-store")
+        self.broker = self.start(
+            BROKER, ["--policy_address=" + self.policy.grpc_target,
+                     "--store=sqlite:" + os.path.join(store_dir, "broker.db"),
+                     "--engine_lease=10s"], "broker")
+        self.media = self.start(
+            MEDIA, ["--broker_address=" + self.broker.grpc_target,
+                    "--engine_id=media-e2e", "--media_bind_ip=127.0.0.1",
+                    "--media_ip=127.0.0.1", "--workers=2"], "media")
+        channel = self.broker.channel()
+        self.addCleanup(channel.close)
+        self.stub = broker_pb2_grpc.BrokerStub(channel)
+        self.registry = broker_pb2_grpc.EngineRegistryStub(channel)
+        media_channel = self.media.channel()
+        self.addCleanup(media_channel.close)
+        self.engine = media_pb2_grpc.MediaEngineStub(media_channel)
+        self.integrator = make_token("pbx-1", ["integrator"])
+        self.lead = make_token("lead-1", ["team_lead"], ["team-a"])
+        self.qa = make_token("qa-1", ["qa_analyst"])
+        self.sockets = {}
+        for leg in ("customer", "agent", "supervisor"):
+            sock = media.udp_socket()
+            self.addCleanup(sock.close)
+            self.sockets[leg] = sock
+
+    def start(self, binary, args, name):
+        process = harness.ServiceProcess(binary, args, name=name)
+        self.addCleanup(process.close)
+        return process.wait_ready()
+
+    def wait_for_engine(self):
+        def healthy():
+            engines = self.registry.ListEngines(
+                broker_pb2.ListEnginesRequest(), timeout=RPC_TIMEOUT).engines
+            return [e for e in engines if e.engine_id == "media-e2e" and
+                    e.state == broker_pb2.Engine.HEALTHY]
+        engine = harness.wait_until(healthy, 10, interval=0.1,
+                                    what="the engine registered")[0]
+        self.assertEqual(engine.control_address, self.media.grpc_target)
+
+    def assert_code(self, code, call, *args, **kwargs):
+        with self.assertRaises(grpc.RpcError) as raised:
+            call(*args, timeout=RPC_TIMEOUT, **kwargs)
+        self.assertEqual(raised.exception.code(), code,
+                         raised.exception.details())
+        return raised.exception.details() or ""
+
+    def assert_hears(self, leg, expected, frames=50, wait=3.0):
+        """The first packet of exactly `expected` comes within `wait`; the
+        next `frames` consecutive packets are exactly that too."""
+        sock = self.sockets[leg]
+        media.drain_socket(sock)
+        deadline = time.monotonic() + wait
+        while True:
+            if time.monotonic() > deadline:
+                self.fail("%s never heard %d" % (leg, expected))
+            _, _, samples = media.receive(sock, 1)[0]
+            if samples == [expected] * media.SAMPLES_PER_FRAME:
+                break
+        for _, _, samples in media.receive(sock, frames):
+            self.assertEqual(set(samples), {expected},
+                             "%s heard %s, expected only %d" %
+                             (leg, sorted(set(samples)), expected))
+
+    def set_mode(self, name, mode, request_id, token=None,
+                 timeout=RPC_TIMEOUT):
+        return self.stub.SetSupervisionMode(
+            broker_pb2.SetSupervisionModeRequest(name=name, mode=mode,
+                                                 request_id=request_id),
+            metadata=auth(token or self.lead), timeout=timeout)
+
+    def test_supervision_flow_through_the_audio(self):
+        self.wait_for_engine()
+        registration = broker_pb2.RegisterCallRequest(
+            parent="tenants/acme", call_id="e2e-call-1", queue="sales",
+            customer=broker_pb2.LegSpec(
+                media=plain_offer(self.sockets["customer"])),
+            agent=broker_pb2.LegSpec(
+                user_id="a-1", team="team-a",
+                media=plain_offer(self.sockets["agent"])),
+            monitoring_disclosed=True, request_id="register-1")
+        self.assert_code(grpc.StatusCode.UNAUTHENTICATED,
+                         self.stub.RegisterCall, registration)
+        call = self.stub.RegisterCall(registration,
+                                      metadata=auth(self.integrator),
+                                      timeout=RPC_TIMEOUT)
+        self.assertEqual(call.name, CALL)
+        self.assertEqual(call.media_engine, "media-e2e")
+        self.assertEqual(call.state, broker_pb2.Call.ACTIVE)
+        ports = {p.name.split("/")[-1]: p.media.local_rtp.port
+                 for p in call.participants}
+        self.assertEqual(sorted(ports), ["agent-1", "customer"])
+        # A retry answers the same call and places nothing new.
+        retry = self.stub.RegisterCall(registration,
+                                       metadata=auth(self.integrator),
+                                       timeout=RPC_TIMEOUT)
+        self.assertEqual(retry, call)
+
+        def to(port):
+            return (media.LOOPBACK, port)
+
+        call_sender = media.PacedSender([
+            media.RtpStream(self.sockets["customer"], to(ports["customer"]),
+                            CUSTOMER_VALUE, 0x11111111),
+            media.RtpStream(self.sockets["agent"], to(ports["agent-1"]),
+                            AGENT_VALUE, 0x22222222),
+        ]).start()
+        self.addCleanup(call_sender.stop)
+        self.assert_hears("customer", A)
+        self.assert_hears("agent", C)
+
+        # The lead attaches in LISTEN with its own leg.
+        supervision = self.stub.CreateSupervision(
+            broker_pb2.CreateSupervisionRequest(
+                parent=CALL, mode=common_pb2.MODE_LISTEN,
+                media=plain_offer(self.sockets["supervisor"]),
+                request_id="supervise-1"),
+            metadata=auth(self.lead), timeout=RPC_TIMEOUT)
+        self.assertEqual(supervision.supervisor, "lead-1")
+        self.assertEqual(supervision.state, broker_pb2.Supervision.ACTIVE)
+        self.assertEqual(supervision.media.local_key.suite, media.PLAIN)
+        supervisor_sender = media.PacedSender([
+            media.RtpStream(self.sockets["supervisor"],
+                            to(supervision.media.local_rtp.port),
+                            SUPERVISOR_VALUE, 0x33333333),
+        ]).start()
+        self.addCleanup(supervisor_sender.stop)
+        self.assert_hears("supervisor", media.g711(C + A))
+        self.assert_hears("customer", A)
+        self.assert_hears("agent", C)
+
+        # GetCall shows who hears whom.
+        seen = self.stub.GetCall(broker_pb2.GetCallRequest(name=CALL),
+                                 metadata=auth(self.lead),
+                                 timeout=RPC_TIMEOUT)
+        routes = {(e.source, e.sink) for e in seen.routing.entries}
+        self.assertEqual(routes, {("customer", "agent-1"),
+                                  ("agent-1", "customer"),
+                                  ("customer", "supervisor-1"),
+                                  ("agent-1", "supervisor-1")})
+        # The lead sees its own key, never the integrator's legs' keys.
+        keys = {p.name.split("/")[-1]: p.media.HasField("local_key")
+                for p in seen.participants}
+        self.assertEqual(keys, {"customer": False, "agent-1": False,
+                                "supervisor-1": True})
+
+        # WHISPER: the customer still hears exactly the agent.
+        whisper = self.set_mode(supervision.name, common_pb2.MODE_WHISPER,
+                                "mode-1")
+        self.assertEqual(whisper.mode, common_pb2.MODE_WHISPER)
+        self.assert_hears("customer", A)
+        self.assert_hears("agent", media.g711(C + S))
+        self.assert_hears("supervisor", media.g711(C + A))
+
+        # A QA analyst may only listen: BARGE is refused.
+        details = self.assert_code(
+            grpc.StatusCode.PERMISSION_DENIED, self.stub.CreateSupervision,
+            broker_pb2.CreateSupervisionRequest(
+                parent=CALL, mode=common_pb2.MODE_BARGE,
+                media=plain_offer(self.sockets["supervisor"]),
+                request_id="qa-barge"),
+            metadata=auth(self.qa))
+        self.assertIn("BARGE", details)
+        self.assert_code(grpc.StatusCode.PERMISSION_DENIED, self.set_mode,
+                         supervision.name, common_pb2.MODE_BARGE, "qa-mode",
+                         token=self.qa)
+        # Another tenant cannot see the call at all.
+        outsider = make_token("g-1", ["supervisor"], ["team-a"],
+                              tenant="globex")
+        self.assert_code(grpc.StatusCode.NOT_FOUND, self.stub.GetCall,
+                         broker_pb2.GetCallRequest(name=CALL),
+                         metadata=auth(outsider))
+
+        # BARGE: from the moment SetSupervisionMode returns, every customer
+        # frame carries the supervisor.
+        barge = self.set_mode(supervision.name, common_pb2.MODE_BARGE,
+                              "mode-2")
+        self.assertEqual(barge.mode, common_pb2.MODE_BARGE)
+        media.drain_socket(self.sockets["customer"])
+        for _, _, samples in media.receive(self.sockets["customer"], 25):
+            self.assertEqual(set(samples), {media.g711(A + S)},
+                             "a customer frame after SetSupervisionMode "
+                             "(BARGE) returned lacks the supervisor")
+
+        ended = self.stub.EndCall(
+            broker_pb2.EndCallRequest(name=CALL, reason="customer hung up",
+                                      request_id="end-1"),
+            metadata=auth(self.integrator), timeout=RPC_TIMEOUT)
+        self.assertEqual(ended.state, broker_pb2.Call.ENDED)
+        self.assertEqual(ended.supervisions[0].state,
+                         broker_pb2.Supervision.DETACHED)
+        info = self.engine.GetEngineInfo(media_pb2.GetEngineInfoRequest(),
+                                         timeout=RPC_TIMEOUT)
+        self.assertEqual((info.active_rooms, info.active_legs), (0, 0))
+        call_sender.stop()
+        supervisor_sender.stop()
+        self.assertIsNone(call_sender.error)
+        self.assertIsNone(supervisor_sender.error)
+        # No token ever reaches a log.
+        for process in (self.broker, self.policy, self.media):
+            log = process.log_text()
+            for token in (self.integrator, self.lead, self.qa):
+                self.assertNotIn(token.split(".")[2], log)
+
+
+if __name__ == "__main__":
+    BROKER, MEDIA, POLICY, EXAMPLE = sys.argv[1:5]
+    del sys.argv[1:5]
+    unittest.main()

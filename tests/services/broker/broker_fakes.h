@@ -1,0 +1,183 @@
+// Fakes of the broker's seams: a policy with a grant table and a media
+// engine that records every call it gets.
+#ifndef SOTTO_TESTS_SERVICES_BROKER_BROKER_FAKES_H_
+#define SOTTO_TESTS_SERVICES_BROKER_BROKER_FAKES_H_
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "services/broker/media_client.h"
+#include "services/broker/policy_client.h"
+
+namespace sotto::broker::testing {
+
+// Tokens are looked up, not verified. A grant names the actions a subject
+// may do and, for supervision, the modes.
+class FakePolicy final : public PolicyClient {
+ public:
+  struct Grant {
+    std::set<v1::Action> actions;
+    std::vector<v1::Mode> modes;
+    int rank = 0;
+    int max_supervisors = 0;
+  };
+
+  void AddUser(const std::string& token, const std::string& tenant,
+               const std::string& subject, Grant grant) {
+    std::lock_guard<std::mutex> lock(mu_);
+    v1::Principal p;
+    p.set_tenant(tenant);
+    p.set_subject(subject);
+    tokens_[token] = p;
+    grants_[subject] = std::move(grant);
+  }
+
+  absl::StatusOr<v1::Principal> Authenticate(
+      const std::string& token) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto found = tokens_.find(token);
+    if (found == tokens_.end()) {
+      return absl::UnauthenticatedError("bad signature");
+    }
+    return found->second;
+  }
+
+  absl::StatusOr<v1::Decision> Authorize(
+      const v1::AuthorizeRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++authorize_calls_;
+    v1::Decision decision;
+    decision.set_rule("default-deny");
+    decision.set_reason(absl::StrCat("no rule grants ",
+                                     v1::Action_Name(request.action()), " in ",
+                                     v1::Mode_Name(request.mode())));
+    auto grant = grants_.find(request.principal().subject());
+    if (grant == grants_.end() ||
+        request.principal().tenant() != request.resource().tenant() ||
+        grant->second.actions.count(request.action()) == 0) {
+      return decision;
+    }
+    const Grant& g = grant->second;
+    if (request.action() == v1::ACTION_CALLS_SUPERVISE &&
+        std::find(g.modes.begin(), g.modes.end(), request.mode()) ==
+            g.modes.end()) {
+      return decision;
+    }
+    decision.set_allowed(true);
+    decision.set_rule(absl::StrCat("grant-", request.principal().subject()));
+    decision.clear_reason();
+    for (v1::Mode mode : g.modes) {
+      decision.mutable_supervision()->add_allowed_modes(mode);
+    }
+    decision.mutable_supervision()->set_takeover_rank(g.rank);
+    decision.mutable_supervision()->set_max_supervisors_per_call(
+        g.max_supervisors);
+    return decision;
+  }
+
+  int authorize_calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return authorize_calls_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, v1::Principal> tokens_;
+  std::map<std::string, Grant> grants_;
+  int authorize_calls_ = 0;
+};
+
+// Records calls as text ("AddLeg room leg", ...) and keeps each room's
+// last routing as a set of "source>sink" strings.
+class FakeMedia final : public MediaClient {
+ public:
+  absl::StatusOr<v1::Leg> AddLeg(const std::string& engine,
+                                 const v1::AddLegRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    log_.push_back(absl::StrCat("AddLeg ", request.leg_id()));
+    if (!fail_next_.ok()) return std::exchange(fail_next_, absl::OkStatus());
+    v1::Leg leg;
+    leg.set_room_id(request.room_id());
+    leg.set_leg_id(request.leg_id());
+    v1::MediaAnswer* answer = leg.mutable_answer();
+    answer->mutable_local_rtp()->set_address("127.0.0.1");
+    answer->mutable_local_rtp()->set_port(next_port_++);
+    answer->set_codec(request.offer().codec());
+    answer->mutable_local_key()->set_suite(
+        request.offer().remote_key().suite());
+    answer->mutable_local_key()->set_inline_key(
+        absl::StrCat("key-", request.leg_id()));
+    legs_[request.room_id()].insert(request.leg_id());
+    return leg;
+  }
+  absl::Status RemoveLeg(const std::string& engine,
+                         const v1::RemoveLegRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    log_.push_back(absl::StrCat("RemoveLeg ", request.leg_id()));
+    legs_[request.room_id()].erase(request.leg_id());
+    return absl::OkStatus();
+  }
+  absl::StatusOr<v1::SetRoutingResponse> SetRouting(
+      const std::string& engine,
+      const v1::SetRoutingRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::set<std::string> routes;
+    for (const v1::RoutingEntry& e : request.entries()) {
+      if (legs_[request.room_id()].count(e.source_leg_id()) == 0 ||
+          legs_[request.room_id()].count(e.sink_leg_id()) == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "unknown leg in ", e.source_leg_id(), ">", e.sink_leg_id()));
+      }
+      routes.insert(absl::StrCat(e.source_leg_id(), ">", e.sink_leg_id()));
+    }
+    routing_[request.room_id()] = routes;
+    log_.push_back("SetRouting");
+    v1::SetRoutingResponse response;
+    response.set_generation(++generation_);
+    return response;
+  }
+  absl::Status DeleteRoom(const std::string& engine,
+                          const v1::DeleteRoomRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    log_.push_back("DeleteRoom");
+    legs_.erase(request.room_id());
+    routing_.erase(request.room_id());
+    return absl::OkStatus();
+  }
+
+  std::set<std::string> routing(const std::string& room) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return routing_[room];
+  }
+  bool has_room(const std::string& room) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return legs_.count(room) > 0;
+  }
+  std::vector<std::string> log() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return log_;
+  }
+  void FailNextAddLeg(absl::Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_next_ = std::move(status);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> log_;
+  std::map<std::string, std::set<std::string>> legs_;
+  std::map<std::string, std::set<std::string>> routing_;
+  absl::Status fail_next_;
+  uint32_t next_port_ = 20000;
+  uint64_t generation_ = 0;
+};
+
+}  // namespace sotto::broker::testing
+
+#endif  // SOTTO_TESTS_SERVICES_BROKER_BROKER_FAKES_H_

@@ -1,0 +1,500 @@
+// Broker (the core) with a fake policy and a fake media engine, on a real
+// SqlCallStore over SQLite: the supervision flow drives the media engine by
+// the design's routing matrix; denials are refused and audited; other
+// tenants' calls do not exist; request ids make retries harmless.
+#include "services/broker/broker.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/broker/sql_call_store.h"
+#include "services/common/sql/sqlite_database.h"
+#include "tests/services/broker/broker_fakes.h"
+
+namespace sotto::broker::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+constexpr char kRoom[] = "tenants/acme/calls/c1";
+
+#define ASSERT_OK(expr)                                  \
+  do {                                                   \
+    const auto& assert_ok_ = (expr);                     \
+    ASSERT_TRUE(assert_ok_.ok()) << assert_ok_.status(); \
+  } while (0)
+
+v1::MediaOffer PlainOffer(uint32_t port) {
+  v1::MediaOffer offer;
+  offer.mutable_remote_rtp()->set_address("127.0.0.1");
+  offer.mutable_remote_rtp()->set_port(port);
+  offer.set_codec(v1::CODEC_PCMU);
+  offer.mutable_remote_key()->set_suite(v1::CRYPTO_SUITE_PLAIN_RTP);
+  return offer;
+}
+
+class BrokerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    const char* dir = std::getenv("TEST_TMPDIR");
+    sql::SqliteOptions options;
+    options.path = absl::StrCat(dir ? dir : "/tmp", "/broker_", getpid(), "_",
+                                counter++, ".db");
+    auto db = sql::SqliteDatabase::Open(options);
+    ASSERT_OK(db);
+    db_ = std::move(*db);
+    auto store = SqlCallStore::Open(db_.get());
+    ASSERT_OK(store);
+    store_ = std::move(*store);
+    EngineRecord engine;
+    engine.engine_id = "media-0";
+    engine.control_address = "127.0.0.1:7102";
+    engine.media_address = "127.0.0.1";
+    engine.capacity_rooms = 10;
+    ASSERT_TRUE(engines_.Register(engine, now_).ok());
+
+    using A = v1::Action;
+    policy_.AddUser("integrator", "acme", "pbx",
+                    {{A::ACTION_CALLS_MANAGE}, {}, 0, 0});
+    const std::vector<v1::Mode> all = {v1::MODE_LISTEN, v1::MODE_WHISPER,
+                                       v1::MODE_BARGE, v1::MODE_TAKEOVER};
+    policy_.AddUser(
+        "lead1", "acme", "lead-1",
+        {{A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE}, all, 20, 3});
+    policy_.AddUser(
+        "lead2", "acme", "lead-2",
+        {{A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE}, all, 20, 3});
+    policy_.AddUser("qa", "acme", "qa-1",
+                    {{A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE},
+                     {v1::MODE_LISTEN},
+                     5,
+                     0});
+    policy_.AddUser("globex", "globex", "g-sup",
+                    {{A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE,
+                      A::ACTION_CALLS_MANAGE},
+                     all,
+                     100,
+                     0});
+    BrokerOptions options_with_clock;
+    options_with_clock.clock = [this] { return now_; };
+    broker_ = std::make_unique<Broker>(&policy_, &media_, store_.get(),
+                                       &engines_, options_with_clock);
+  }
+
+  v1::RegisterCallRequest Registration(const std::string& call_id = "c1",
+                                       const std::string& request_id = "r1") {
+    v1::RegisterCallRequest request;
+    request.set_parent("tenants/acme");
+    request.set_call_id(call_id);
+    request.set_queue("sales");
+    *request.mutable_customer()->mutable_media() = PlainOffer(40000);
+    request.mutable_agent()->set_user_id("a-1");
+    request.mutable_agent()->set_team("team-a");
+    *request.mutable_agent()->mutable_media() = PlainOffer(40002);
+    request.set_monitoring_disclosed(true);
+    request.set_request_id(request_id);
+    return request;
+  }
+
+  absl::StatusOr<v1::Supervision> Supervise(const std::string& token,
+                                            v1::Mode mode,
+                                            const std::string& request_id) {
+    v1::CreateSupervisionRequest request;
+    request.set_parent(kRoom);
+    request.set_mode(mode);
+    *request.mutable_media() = PlainOffer(40004);
+    request.set_request_id(request_id);
+    return broker_->CreateSupervision(token, request);
+  }
+
+  absl::StatusOr<v1::Supervision> Switch(const std::string& token,
+                                         const std::string& name, v1::Mode mode,
+                                         const std::string& request_id,
+                                         bool preempt = false) {
+    v1::SetSupervisionModeRequest request;
+    request.set_name(name);
+    request.set_mode(mode);
+    request.set_preempt_takeover(preempt);
+    request.set_request_id(request_id);
+    return broker_->SetSupervisionMode(token, request);
+  }
+
+  std::vector<v1::Event> Outbox() {
+    std::vector<v1::Event> out;
+    auto pending = store_->PendingEvents(1000);
+    EXPECT_TRUE(pending.ok()) << pending.status();
+    if (pending.ok()) {
+      for (const OutboxEntry& e : *pending) out.push_back(e.event);
+    }
+    return out;
+  }
+
+  absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
+  std::unique_ptr<sql::Database> db_;
+  std::unique_ptr<SqlCallStore> store_;
+  EngineRegistry engines_{absl::Seconds(10)};
+  FakePolicy policy_;
+  FakeMedia media_;
+  std::unique_ptr<Broker> broker_;
+};
+
+const std::set<std::string> kBase = {"customer>agent-1", "agent-1>customer"};
+
+std::set<std::string> With(std::set<std::string> routes,
+                           std::initializer_list<const char*> more) {
+  for (const char* r : more) routes.insert(r);
+  return routes;
+}
+
+TEST_F(BrokerTest, SupervisionFlowDrivesTheEngineByTheDesignMatrix) {
+  absl::StatusOr<v1::Call> call =
+      broker_->RegisterCall("integrator", Registration());
+  ASSERT_OK(call);
+  EXPECT_EQ(call->name(), kRoom);
+  EXPECT_EQ(call->media_engine(), "media-0");
+  EXPECT_EQ(media_.routing(kRoom), kBase);
+  EXPECT_THAT(media_.log(),
+              ElementsAre("AddLeg customer", "AddLeg agent-1", "SetRouting"));
+  // The integrator owns the customer and agent legs: it gets their keys.
+  EXPECT_EQ(call->participants(0).media().local_key().inline_key(),
+            "key-customer");
+  EXPECT_EQ(call->routing().entries_size(), 2);
+
+  absl::StatusOr<v1::Supervision> s = Supervise("lead1", v1::MODE_LISTEN, "s1");
+  ASSERT_OK(s);
+  EXPECT_EQ(s->name(), absl::StrCat(kRoom, "/supervisions/1"));
+  EXPECT_EQ(s->media().local_key().inline_key(), "key-supervisor-1");
+  // LISTEN: the supervisor hears both; nobody hears it.
+  const std::set<std::string> listen =
+      With(kBase, {"customer>supervisor-1", "agent-1>supervisor-1"});
+  EXPECT_EQ(media_.routing(kRoom), listen);
+
+  ASSERT_OK(Switch("lead1", s->name(), v1::MODE_WHISPER, "m1"));
+  EXPECT_EQ(media_.routing(kRoom), With(listen, {"supervisor-1>agent-1"}));
+  ASSERT_OK(Switch("lead1", s->name(), v1::MODE_BARGE, "m2"));
+  EXPECT_EQ(media_.routing(kRoom),
+            With(listen, {"supervisor-1>agent-1", "supervisor-1>customer"}));
+  absl::StatusOr<v1::Supervision> takeover =
+      Switch("lead1", s->name(), v1::MODE_TAKEOVER, "m3");
+  ASSERT_OK(takeover);
+  EXPECT_EQ(takeover->mode(), v1::MODE_TAKEOVER);
+  EXPECT_EQ(
+      media_.routing(kRoom),
+      (std::set<std::string>{"customer>agent-1", "customer>supervisor-1",
+                             "agent-1>supervisor-1", "supervisor-1>agent-1",
+                             "supervisor-1>customer"}));
+
+  // GetCall shows the matrix in force.
+  v1::GetCallRequest get;
+  get.set_name(kRoom);
+  absl::StatusOr<v1::Call> seen = broker_->GetCall("lead1", get);
+  ASSERT_OK(seen);
+  std::set<std::string> shown;
+  for (const auto& e : seen->routing().entries()) {
+    shown.insert(absl::StrCat(e.source(), ">", e.sink()));
+  }
+  EXPECT_EQ(shown, media_.routing(kRoom));
+
+  v1::DeleteSupervisionRequest release;
+  release.set_name(s->name());
+  release.set_request_id("d1");
+  absl::StatusOr<v1::Supervision> released =
+      broker_->DeleteSupervision("lead1", release);
+  ASSERT_OK(released);
+  EXPECT_EQ(released->state(), v1::Supervision::RELEASED);
+  EXPECT_EQ(media_.routing(kRoom), kBase);
+
+  v1::EndCallRequest end;
+  end.set_name(kRoom);
+  end.set_request_id("e1");
+  absl::StatusOr<v1::Call> ended = broker_->EndCall("integrator", end);
+  ASSERT_OK(ended);
+  EXPECT_EQ(ended->state(), v1::Call::ENDED);
+  EXPECT_FALSE(media_.has_room(kRoom));
+  EXPECT_THAT(media_.log(),
+              ElementsAre("AddLeg customer", "AddLeg agent-1", "SetRouting",
+                          "AddLeg supervisor-1", "SetRouting", "SetRouting",
+                          "SetRouting", "SetRouting", "RemoveLeg supervisor-1",
+                          "SetRouting", "DeleteRoom"));
+
+  std::vector<v1::EventType> types;
+  for (const v1::Event& e : Outbox()) {
+    if (e.type() != v1::EVENT_TYPE_ACCESS_GRANTED) types.push_back(e.type());
+  }
+  EXPECT_THAT(types, ElementsAre(v1::EVENT_TYPE_CALL_REGISTERED,
+                                 v1::EVENT_TYPE_SUPERVISION_STARTED,
+                                 v1::EVENT_TYPE_SUPERVISION_MODE_CHANGED,
+                                 v1::EVENT_TYPE_SUPERVISION_MODE_CHANGED,
+                                 v1::EVENT_TYPE_SUPERVISION_MODE_CHANGED,
+                                 v1::EVENT_TYPE_SUPERVISION_ENDED,
+                                 v1::EVENT_TYPE_CALL_ENDED));
+}
+
+TEST_F(BrokerTest, HoldSilencesTheCustomerAndLetsStaffTalk) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  ASSERT_OK(Supervise("lead1", v1::MODE_LISTEN, "s1"));
+  v1::HoldCallRequest hold;
+  hold.set_name(kRoom);
+  hold.set_request_id("h1");
+  absl::StatusOr<v1::Call> held = broker_->HoldCall("integrator", hold);
+  ASSERT_OK(held);
+  EXPECT_EQ(held->state(), v1::Call::ON_HOLD);
+  EXPECT_EQ(
+      media_.routing(kRoom),
+      (std::set<std::string>{"agent-1>supervisor-1", "supervisor-1>agent-1"}));
+  v1::ResumeCallRequest resume;
+  resume.set_name(kRoom);
+  resume.set_request_id("h2");
+  ASSERT_OK(broker_->ResumeCall("integrator", resume));
+  EXPECT_EQ(media_.routing(kRoom),
+            With(kBase, {"customer>supervisor-1", "agent-1>supervisor-1"}));
+}
+
+TEST_F(BrokerTest, DeniedModeIsRefusedWithThePolicyReasonAndAudited) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  absl::StatusOr<v1::Supervision> denied =
+      Supervise("qa", v1::MODE_BARGE, "q1");
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(denied.status().message(), HasSubstr("no rule grants"));
+  const std::vector<v1::Event> events = Outbox();
+  const v1::Event& audit = events.back();
+  EXPECT_EQ(audit.type(), v1::EVENT_TYPE_ACCESS_DENIED);
+  EXPECT_EQ(audit.actor(), "qa-1");
+  EXPECT_EQ(audit.action(), "calls.supervise");
+  EXPECT_EQ(audit.mode(), v1::MODE_BARGE);
+  EXPECT_EQ(audit.policy_rule(), "default-deny");
+  EXPECT_EQ(audit.call(), kRoom);
+  // Nothing reached the media engine.
+  EXPECT_EQ(media_.routing(kRoom), kBase);
+
+  // Allowed in LISTEN, then refused a switch to BARGE.
+  absl::StatusOr<v1::Supervision> listen =
+      Supervise("qa", v1::MODE_LISTEN, "q2");
+  ASSERT_OK(listen);
+  EXPECT_EQ(Switch("qa", listen->name(), v1::MODE_BARGE, "q3").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Outbox().back().type(), v1::EVENT_TYPE_ACCESS_DENIED);
+  // Supervisors may not manage calls; the integrator may not supervise.
+  v1::EndCallRequest end;
+  end.set_name(kRoom);
+  EXPECT_EQ(broker_->EndCall("lead1", end).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Supervise("integrator", v1::MODE_LISTEN, "i1").status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(BrokerTest, AnotherTenantsCallIsNotFound) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::GetCallRequest get;
+  get.set_name(kRoom);
+  absl::Status other = broker_->GetCall("globex", get).status();
+  get.set_name("tenants/acme/calls/never");
+  absl::Status missing = broker_->GetCall("lead1", get).status();
+  EXPECT_EQ(other.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Supervise("globex", v1::MODE_LISTEN, "g1").status().code(),
+            absl::StatusCode::kNotFound);
+  v1::EndCallRequest end;
+  end.set_name(kRoom);
+  EXPECT_EQ(broker_->EndCall("globex", end).status().code(),
+            absl::StatusCode::kNotFound);
+  v1::ListCallsRequest list;
+  list.set_parent("tenants/acme");
+  EXPECT_EQ(broker_->ListCalls("globex", list).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(media_.has_room(kRoom));
+}
+
+TEST_F(BrokerTest, RetriedRequestReturnsTheFirstResponseAndChangesNothing) {
+  absl::StatusOr<v1::Call> first =
+      broker_->RegisterCall("integrator", Registration());
+  ASSERT_OK(first);
+  absl::StatusOr<v1::Call> retry =
+      broker_->RegisterCall("integrator", Registration());
+  ASSERT_OK(retry);
+  EXPECT_EQ(retry->SerializeAsString(), first->SerializeAsString());
+  // The same call id under another request id already exists.
+  EXPECT_EQ(broker_->RegisterCall("integrator", Registration("c1", "r9"))
+                .status()
+                .code(),
+            absl::StatusCode::kAlreadyExists);
+  // The same request id for another request is refused.
+  EXPECT_EQ(broker_->RegisterCall("integrator", Registration("c2", "r1"))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+
+  absl::StatusOr<v1::Supervision> s = Supervise("lead1", v1::MODE_LISTEN, "s1");
+  ASSERT_OK(s);
+  ASSERT_OK(Switch("lead1", s->name(), v1::MODE_WHISPER, "m1"));
+  ASSERT_OK(Switch("lead1", s->name(), v1::MODE_LISTEN, "m2"));
+  const size_t media_calls = media_.log().size();
+  const size_t events = Outbox().size();
+  // A late retry of m1 answers WHISPER again, but does not switch back.
+  absl::StatusOr<v1::Supervision> late =
+      Switch("lead1", s->name(), v1::MODE_WHISPER, "m1");
+  ASSERT_OK(late);
+  EXPECT_EQ(late->mode(), v1::MODE_WHISPER);
+  EXPECT_EQ(media_.log().size(), media_calls);
+  EXPECT_EQ(Outbox().size(), events);
+  ASSERT_OK(Supervise("lead1", v1::MODE_LISTEN, "s1"));
+  EXPECT_EQ(media_.log().size(), media_calls);
+  v1::GetSupervisionRequest get;
+  get.set_name(s->name());
+  EXPECT_EQ(broker_->GetSupervision("lead1", get)->mode(), v1::MODE_LISTEN);
+}
+
+TEST_F(BrokerTest, TakeoverHeldByAnotherIsRefusedNamingTheHolder) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  absl::StatusOr<v1::Supervision> first =
+      Supervise("lead1", v1::MODE_TAKEOVER, "s1");
+  ASSERT_OK(first);
+  absl::StatusOr<v1::Supervision> second =
+      Supervise("lead2", v1::MODE_BARGE, "s2");
+  ASSERT_OK(second);
+  const std::set<std::string> before = media_.routing(kRoom);
+  absl::StatusOr<v1::Supervision> refused =
+      Switch("lead2", second->name(), v1::MODE_TAKEOVER, "m1");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("lead-1"));
+  // Equal rank cannot pre-empt either.
+  EXPECT_EQ(Switch("lead2", second->name(), v1::MODE_TAKEOVER, "m2", true)
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(media_.routing(kRoom), before);
+  // Attaching straight into TAKEOVER is refused the same way.
+  absl::Status attach = Supervise("qa", v1::MODE_LISTEN, "s3").status();
+  EXPECT_TRUE(attach.ok()) << attach;
+  // Someone else's supervision cannot be switched.
+  EXPECT_EQ(
+      Switch("lead2", first->name(), v1::MODE_LISTEN, "m3").status().code(),
+      absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(BrokerTest, KeysGoOnlyToTheLegsOwner) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  ASSERT_OK(Supervise("lead1", v1::MODE_LISTEN, "s1"));
+  v1::GetCallRequest get;
+  get.set_name(kRoom);
+  absl::StatusOr<v1::Call> lead = broker_->GetCall("lead1", get);
+  ASSERT_OK(lead);
+  ASSERT_EQ(lead->participants_size(), 3);
+  EXPECT_FALSE(lead->participants(0).media().has_local_key());  // customer
+  EXPECT_FALSE(lead->participants(1).media().has_local_key());  // agent
+  EXPECT_EQ(lead->participants(2).media().local_key().inline_key(),
+            "key-supervisor-1");
+  absl::StatusOr<v1::Call> pbx = broker_->GetCall("integrator", get);
+  ASSERT_OK(pbx);
+  EXPECT_EQ(pbx->participants(0).media().local_key().inline_key(),
+            "key-customer");
+  EXPECT_FALSE(pbx->participants(2).media().has_local_key());
+  EXPECT_FALSE(pbx->supervisions(0).media().has_local_key());
+  absl::StatusOr<v1::Call> qa = broker_->GetCall("qa", get);
+  ASSERT_OK(qa);
+  EXPECT_FALSE(qa->supervisions(0).media().has_local_key());
+}
+
+TEST_F(BrokerTest, MissingOrBadTokenIsUnauthenticated) {
+  EXPECT_EQ(broker_->RegisterCall("", Registration()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(broker_->RegisterCall("forged", Registration()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(media_.log().empty());
+}
+
+TEST_F(BrokerTest, ListCallsFiltersAndPagesWithinTheTenant) {
+  for (int i = 0; i < 5; ++i) {
+    v1::RegisterCallRequest r =
+        Registration(absl::StrCat("c", i), absl::StrCat("r", i));
+    r.set_queue(i % 2 ? "billing" : "sales");
+    ASSERT_OK(broker_->RegisterCall("integrator", r));
+    now_ += absl::Seconds(1);
+  }
+  v1::ListCallsRequest list;
+  list.set_parent("tenants/acme");
+  list.set_page_size(2);
+  std::vector<std::string> seen;
+  for (int page = 0; page < 5; ++page) {
+    absl::StatusOr<v1::ListCallsResponse> response =
+        broker_->ListCalls("lead1", list);
+    ASSERT_OK(response);
+    for (const v1::Call& c : response->calls()) seen.push_back(c.call_id());
+    if (response->next_page_token().empty()) break;
+    list.set_page_token(response->next_page_token());
+  }
+  EXPECT_THAT(seen, ElementsAre("c4", "c3", "c2", "c1", "c0"));
+  // A token with other filters is refused.
+  list.set_queue("sales");
+  EXPECT_EQ(broker_->ListCalls("lead1", list).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  list.clear_page_token();
+  list.set_page_size(0);
+  absl::StatusOr<v1::ListCallsResponse> sales =
+      broker_->ListCalls("lead1", list);
+  ASSERT_OK(sales);
+  EXPECT_EQ(sales->calls_size(), 3);
+  list.set_page_size(-1);
+  EXPECT_EQ(broker_->ListCalls("lead1", list).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(BrokerTest, ConcurrentSwitchesLeaveTheEngineOnTheStoredMatrix) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  absl::StatusOr<v1::Supervision> one =
+      Supervise("lead1", v1::MODE_LISTEN, "a");
+  absl::StatusOr<v1::Supervision> two =
+      Supervise("lead2", v1::MODE_LISTEN, "b");
+  ASSERT_OK(one);
+  ASSERT_OK(two);
+  auto flip = [this](const std::string& token, const std::string& name) {
+    for (int i = 0; i < 20; ++i) {
+      const v1::Mode mode = i % 2 ? v1::MODE_LISTEN : v1::MODE_WHISPER;
+      absl::Status s =
+          Switch(token, name, mode, absl::StrCat(token, "-", i)).status();
+      EXPECT_TRUE(s.ok() || absl::IsAborted(s)) << s;
+    }
+  };
+  std::thread a(flip, "lead1", one->name());
+  std::thread b(flip, "lead2", two->name());
+  a.join();
+  b.join();
+  v1::GetCallRequest get;
+  get.set_name(kRoom);
+  absl::StatusOr<v1::Call> call = broker_->GetCall("lead1", get);
+  ASSERT_OK(call);
+  std::set<std::string> shown;
+  for (const auto& e : call->routing().entries()) {
+    shown.insert(absl::StrCat(e.source(), ">", e.sink()));
+  }
+  EXPECT_EQ(shown, media_.routing(kRoom));
+}
+
+TEST_F(BrokerTest, FailedLegPlacementLeavesNoCall) {
+  media_.FailNextAddLeg(absl::ResourceExhaustedError("no ports"));
+  EXPECT_EQ(broker_->RegisterCall("integrator", Registration()).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_FALSE(media_.has_room(kRoom));
+  v1::GetCallRequest get;
+  get.set_name(kRoom);
+  EXPECT_EQ(broker_->GetCall("integrator", get).status().code(),
+            absl::StatusCode::kNotFound);
+  // The same request id may be retried after an error.
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+}
+
+}  // namespace
+}  // namespace sotto::broker::testing
