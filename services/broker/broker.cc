@@ -673,21 +673,23 @@ absl::StatusOr<v1::Call> Broker::EndCall(const std::string& token,
   return CallToProto(*after, view);
 }
 
-absl::StatusOr<v1::Call> Broker::HoldCall(const std::string& token,
-                                          const v1::HoldCallRequest& request) {
+absl::StatusOr<v1::Call> Broker::SetHeld(
+    const std::string& token, const google::protobuf::Message& request,
+    const std::string& call_name, const std::string& request_id, bool hold) {
   absl::StatusOr<v1::Principal> principal = Authenticate(token);
   if (!principal.ok()) return principal.status();
-  auto parsed = ParseCallName(request.name());
+  auto parsed = ParseCallName(call_name);
   if (!parsed.ok()) return parsed.status();
   const CallName name{parsed->first, parsed->second, ""};
   absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
   if (!call.ok()) return call.status();
-  if (request.request_id().empty()) {
+  if (request_id.empty()) {
     return absl::InvalidArgumentError("request_id is required");
   }
-  const std::string fingerprint = Fingerprint(*principal, "HoldCall", request);
+  const std::string fingerprint =
+      Fingerprint(*principal, hold ? "HoldCall" : "ResumeCall", request);
   absl::StatusOr<std::optional<std::string>> replay =
-      Replay(*principal, request.request_id(), fingerprint);
+      Replay(*principal, request_id, fingerprint);
   if (!replay.ok()) return replay.status();
   if (replay->has_value()) return Parse<v1::Call>(**replay);
   absl::StatusOr<v1::Decision> decision = Require(
@@ -698,7 +700,7 @@ absl::StatusOr<v1::Call> Broker::HoldCall(const std::string& token,
   absl::StatusOr<StoredCall> after = MutateCall(
       name,
       [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
-        absl::StatusOr<Change> change = Hold(c.record, true, now);
+        absl::StatusOr<Change> change = Hold(c.record, hold, now);
         if (!change.ok()) return change.status();
         if (change->events.empty()) return change->events;
         if (absl::Status s = ApplyRouting(c); !s.ok()) return s;
@@ -706,52 +708,21 @@ absl::StatusOr<v1::Call> Broker::HoldCall(const std::string& token,
         return change->events;
       },
       [&](const StoredCall& c) {
-        return Remember(*principal, request.request_id(), fingerprint,
+        return Remember(*principal, request_id, fingerprint,
                         Serialize(CallToProto(c, view)));
       });
   if (!after.ok()) return after.status();
   return CallToProto(*after, view);
 }
 
+absl::StatusOr<v1::Call> Broker::HoldCall(const std::string& token,
+                                          const v1::HoldCallRequest& request) {
+  return SetHeld(token, request, request.name(), request.request_id(), true);
+}
+
 absl::StatusOr<v1::Call> Broker::ResumeCall(
     const std::string& token, const v1::ResumeCallRequest& request) {
-  absl::StatusOr<v1::Principal> principal = Authenticate(token);
-  if (!principal.ok()) return principal.status();
-  auto parsed = ParseCallName(request.name());
-  if (!parsed.ok()) return parsed.status();
-  const CallName name{parsed->first, parsed->second, ""};
-  absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
-  if (!call.ok()) return call.status();
-  if (request.request_id().empty()) {
-    return absl::InvalidArgumentError("request_id is required");
-  }
-  const std::string fingerprint =
-      Fingerprint(*principal, "ResumeCall", request);
-  absl::StatusOr<std::optional<std::string>> replay =
-      Replay(*principal, request.request_id(), fingerprint);
-  if (!replay.ok()) return replay.status();
-  if (replay->has_value()) return Parse<v1::Call>(**replay);
-  absl::StatusOr<v1::Decision> decision = Require(
-      *principal, v1::ACTION_CALLS_MANAGE, call->record, v1::MODE_UNSPECIFIED);
-  if (!decision.ok()) return decision.status();
-  const absl::Time now = options_.clock();
-  const CallView view = ViewFor(*principal, /*manager=*/true, now);
-  absl::StatusOr<StoredCall> after = MutateCall(
-      name,
-      [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
-        absl::StatusOr<Change> change = Hold(c.record, false, now);
-        if (!change.ok()) return change.status();
-        if (change->events.empty()) return change->events;
-        if (absl::Status s = ApplyRouting(c); !s.ok()) return s;
-        change->events.back().set_actor(principal->subject());
-        return change->events;
-      },
-      [&](const StoredCall& c) {
-        return Remember(*principal, request.request_id(), fingerprint,
-                        Serialize(CallToProto(c, view)));
-      });
-  if (!after.ok()) return after.status();
-  return CallToProto(*after, view);
+  return SetHeld(token, request, request.name(), request.request_id(), false);
 }
 
 // ---------------------------------------------------------------------------

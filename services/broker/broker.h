@@ -69,6 +69,12 @@ class Broker {
       const std::string& token, const v1::GetSupervisionRequest& request);
 
  private:
+  // HoldCall and ResumeCall: the same steps towards the other state.
+  absl::StatusOr<v1::Call> SetHeld(const std::string& token,
+                                   const google::protobuf::Message& request,
+                                   const std::string& call_name,
+                                   const std::string& request_id, bool hold);
+
   struct CallName {
     std::string tenant;
     std::string call_id;
