@@ -56,7 +56,7 @@ class ServiceBlackBoxTest(unittest.TestCase):
             harness.sample_value(text, "sotto_build_info"), 1.0, text)
 
     def test_sigterm_drains_in_flight_stream_and_exits_zero(self):
-        service = self.start("--drain_grace=1s")
+        service = self.start("--drain_grace=2s")
         # Separate channels: the probes must not share the stream's
         # connection, which the server keeps open for the in-flight call.
         stream_channel = service.channel()
@@ -73,7 +73,7 @@ class ServiceBlackBoxTest(unittest.TestCase):
         status = harness.wait_until(
             lambda: harness.check_health(probe_channel, timeout=2) ==
             harness.NOT_SERVING,
-            timeout=0.9, what="NOT_SERVING")
+            timeout=1.8, what="NOT_SERVING")
         self.assertTrue(status)
 
         # After the grace: new RPCs are refused while the stream lives on.
