@@ -260,46 +260,22 @@ class PostgresDatabase::Lease {
   std::unique_ptr<Conn> conn_;
 };
 
-class PostgresDatabase::Tx final : public Transaction {
+class PostgresDatabase::Tx final : public internal::DoomOnFailureTransaction {
  public:
   Tx(Conn* conn, size_t cache_size) : conn_(conn), cache_size_(cache_size) {}
-
-  absl::StatusOr<int64_t> Execute(absl::string_view sql,
-                                  Params params) override {
-    if (!failed_.ok()) return Doomed();
-    return Remember(conn_->Run(sql, params, nullptr, cache_size_));
-  }
-  absl::StatusOr<Rows> Query(absl::string_view sql, Params params) override {
-    if (!failed_.ok()) return Doomed();
-    Rows rows;
-    absl::StatusOr<int64_t> r =
-        Remember(conn_->Run(sql, params, &rows, cache_size_));
-    if (!r.ok()) return r.status();
-    return rows;
-  }
-  absl::Status ExecuteScript(absl::string_view sql) override {
-    if (!failed_.ok()) return Doomed();
-    absl::Status s = conn_->Simple(sql);
-    if (!s.ok()) failed_ = s;
-    return s;
-  }
   Dialect dialect() const override { return Dialect::kPostgres; }
-  const absl::Status& failed() const { return failed_; }
 
  private:
-  absl::Status Doomed() const {
-    return absl::FailedPreconditionError(
-        absl::StrCat("an earlier statement of this transaction failed (",
-                     failed_.message(), "); it will be rolled back"));
+  absl::StatusOr<int64_t> RunStatement(absl::string_view sql, Params params,
+                                       Rows* rows) override {
+    return conn_->Run(sql, params, rows, cache_size_);
   }
-  absl::StatusOr<int64_t> Remember(absl::StatusOr<int64_t> r) {
-    if (!r.ok() && failed_.ok()) failed_ = r.status();
-    return r;
+  absl::Status RunScript(absl::string_view sql) override {
+    return conn_->Simple(sql);
   }
 
   Conn* const conn_;
   const size_t cache_size_;
-  absl::Status failed_;
 };
 
 absl::StatusOr<std::unique_ptr<PostgresDatabase>> PostgresDatabase::Open(

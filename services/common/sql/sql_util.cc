@@ -174,4 +174,38 @@ absl::Status RetryOnAborted(const TransactionOptions& options,
                                          " attempts: ", status.message()));
 }
 
+absl::StatusOr<int64_t> DoomOnFailureTransaction::Execute(absl::string_view sql,
+                                                          Params params) {
+  if (!failed_.ok()) return Doomed();
+  return Remember(RunStatement(sql, params, nullptr));
+}
+
+absl::StatusOr<Rows> DoomOnFailureTransaction::Query(absl::string_view sql,
+                                                     Params params) {
+  if (!failed_.ok()) return Doomed();
+  Rows rows;
+  absl::StatusOr<int64_t> result = Remember(RunStatement(sql, params, &rows));
+  if (!result.ok()) return result.status();
+  return rows;
+}
+
+absl::Status DoomOnFailureTransaction::ExecuteScript(absl::string_view sql) {
+  if (!failed_.ok()) return Doomed();
+  absl::Status status = RunScript(sql);
+  if (!status.ok()) failed_ = status;
+  return status;
+}
+
+absl::Status DoomOnFailureTransaction::Doomed() const {
+  return absl::FailedPreconditionError(
+      absl::StrCat("an earlier statement of this transaction failed (",
+                   failed_.message(), "); it will be rolled back"));
+}
+
+absl::StatusOr<int64_t> DoomOnFailureTransaction::Remember(
+    absl::StatusOr<int64_t> result) {
+  if (!result.ok() && failed_.ok()) failed_ = result.status();
+  return result;
+}
+
 }  // namespace sotto::sql::internal

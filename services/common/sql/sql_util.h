@@ -43,6 +43,31 @@ std::string RedactParams(std::string message, Params params,
 absl::Status RetryOnAborted(const TransactionOptions& options,
                             const std::function<absl::Status()>& attempt);
 
+// The rule both backends share: once a statement of a transaction fails,
+// every later one is refused and the transaction rolls back (PostgreSQL
+// works this way; SQLite is made to). Implementations supply the two hooks.
+class DoomOnFailureTransaction : public Transaction {
+ public:
+  absl::StatusOr<int64_t> Execute(absl::string_view sql, Params params) final;
+  absl::StatusOr<Rows> Query(absl::string_view sql, Params params) final;
+  absl::Status ExecuteScript(absl::string_view sql) final;
+
+  // The first failure, or OK.
+  const absl::Status& failed() const { return failed_; }
+
+ protected:
+  // One statement; fills `rows` when not null. Returns rows changed.
+  virtual absl::StatusOr<int64_t> RunStatement(absl::string_view sql,
+                                               Params params, Rows* rows) = 0;
+  virtual absl::Status RunScript(absl::string_view sql) = 0;
+
+ private:
+  absl::Status Doomed() const;
+  absl::StatusOr<int64_t> Remember(absl::StatusOr<int64_t> result);
+
+  absl::Status failed_;
+};
+
 }  // namespace sotto::sql::internal
 
 #endif  // SOTTO_SERVICES_COMMON_SQL_SQL_UTIL_H_

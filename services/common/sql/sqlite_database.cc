@@ -52,45 +52,21 @@ absl::StatusCode CodeFor(int extended_rc) {
 }  // namespace
 
 // A transaction on the locked connection; see Transaction for the contract.
-class SqliteDatabase::Tx final : public Transaction {
+class SqliteDatabase::Tx final : public internal::DoomOnFailureTransaction {
  public:
   explicit Tx(SqliteDatabase* db) : db_(db) {}
-
-  absl::StatusOr<int64_t> Execute(absl::string_view sql,
-                                  Params params) override {
-    if (!failed_.ok()) return Doomed();
-    return Remember(db_->RunLocked(sql, params, nullptr));
-  }
-  absl::StatusOr<Rows> Query(absl::string_view sql, Params params) override {
-    if (!failed_.ok()) return Doomed();
-    Rows rows;
-    absl::StatusOr<int64_t> r = Remember(db_->RunLocked(sql, params, &rows));
-    if (!r.ok()) return r.status();
-    return rows;
-  }
-  absl::Status ExecuteScript(absl::string_view sql) override {
-    if (!failed_.ok()) return Doomed();
-    absl::Status s = db_->ExecScriptLocked(sql);
-    if (!s.ok()) failed_ = s;
-    return s;
-  }
   Dialect dialect() const override { return Dialect::kSqlite; }
 
-  const absl::Status& failed() const { return failed_; }
-
  private:
-  absl::Status Doomed() const {
-    return absl::FailedPreconditionError(
-        absl::StrCat("an earlier statement of this transaction failed (",
-                     failed_.message(), "); it will be rolled back"));
+  absl::StatusOr<int64_t> RunStatement(absl::string_view sql, Params params,
+                                       Rows* rows) override {
+    return db_->RunLocked(sql, params, rows);
   }
-  absl::StatusOr<int64_t> Remember(absl::StatusOr<int64_t> r) {
-    if (!r.ok() && failed_.ok()) failed_ = r.status();
-    return r;
+  absl::Status RunScript(absl::string_view sql) override {
+    return db_->ExecScriptLocked(sql);
   }
 
   SqliteDatabase* const db_;
-  absl::Status failed_;
 };
 
 absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(
