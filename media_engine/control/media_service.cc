@@ -59,6 +59,23 @@ absl::StatusOr<srtp::SrtpKeyMaterial> KeyFromProto(
       suite, absl::StrCat("inline:", inline_key));
 }
 
+// The remote's key from an offer whose suite is an SRTP one. The error
+// never repeats the key itself.
+absl::StatusOr<srtp::SrtpKeyMaterial> RemoteKeyFromOffer(
+    const v1::SrtpKey& remote_key) {
+  auto suite = ToSuite(remote_key.suite());
+  if (!suite) {
+    return absl::InvalidArgumentError(
+        "offer.remote_key.suite must be an SRTP suite");
+  }
+  auto key = KeyFromProto(*suite, remote_key.inline_key());
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("offer.remote_key.inline_key: ", key.status().message()));
+  }
+  return key;
+}
+
 std::string KeyToProto(const srtp::SrtpKeyMaterial& key) {
   return std::string(absl::StripPrefix(key.ToSdesKeyParams(), "inline:"));
 }
@@ -133,15 +150,8 @@ absl::StatusOr<LegConfig> ConfigFromOffer(const v1::MediaOffer& offer,
         "unencrypted leg)");
   }
   if (offer.remote_key().suite() != v1::CRYPTO_SUITE_PLAIN_RTP) {
-    auto suite = ToSuite(offer.remote_key().suite());
-    if (!suite)
-      return absl::InvalidArgumentError("unknown offer.remote_key.suite");
-    auto key = KeyFromProto(*suite, offer.remote_key().inline_key());
-    if (!key.ok()) {
-      // The message never repeats the key itself.
-      return absl::InvalidArgumentError(absl::StrCat(
-          "offer.remote_key.inline_key: ", key.status().message()));
-    }
+    auto key = RemoteKeyFromOffer(offer.remote_key());
+    if (!key.ok()) return key.status();
     config.remote_key = *key;
   }
   return config;
@@ -271,8 +281,7 @@ std::string AnswerSdp(const LegDescription& leg) {
   if (srtp) {
     absl::StrAppend(&sdp, "a=crypto:1 ",
                     srtp::SrtpCryptoSuiteName(leg.config.local_key->suite()),
-                    " ", leg.config.local_key->ToSdesKeyParams(),
-                    "\r\n");
+                    " ", leg.config.local_key->ToSdesKeyParams(), "\r\n");
   }
   absl::StrAppend(&sdp, "a=sendrecv\r\n");
   return sdp;
@@ -339,15 +348,8 @@ grpc::Status MediaService::UpdateLeg(grpc::ServerContext*,
   update.remote_rtcp = *rtcp;
   if (offer.has_remote_key() &&
       offer.remote_key().suite() != v1::CRYPTO_SUITE_UNSPECIFIED) {
-    auto suite = ToSuite(offer.remote_key().suite());
-    if (!suite) {
-      return Invalid("offer.remote_key.suite must be an SRTP suite on update");
-    }
-    auto key = KeyFromProto(*suite, offer.remote_key().inline_key());
-    if (!key.ok()) {
-      return Invalid(absl::StrCat("offer.remote_key.inline_key: ",
-                                  key.status().message()));
-    }
+    auto key = RemoteKeyFromOffer(offer.remote_key());
+    if (!key.ok()) return ToGrpcStatus(key.status());
     update.remote_key = *key;
   }
   update.rotate_local_key = request->rotate_local_key();

@@ -92,9 +92,8 @@ class Leg::RtcpReader : public net::FdHandler {
   Leg* leg_;
 };
 
-absl::StatusOr<std::unique_ptr<Leg>> Leg::Create(int member, LegConfig config,
-                                                 net::LegSockets sockets,
-                                                 LegHost* host) {
+// What every configuration must satisfy, new or updated.
+static absl::Status ValidateConfig(const LegConfig& config) {
   if (config.remote_key.has_value() != config.local_key.has_value()) {
     return absl::InvalidArgumentError(
         "a leg is SRTP in both directions or plain RTP in both; got one key");
@@ -104,6 +103,13 @@ absl::StatusOr<std::unique_ptr<Leg>> Leg::Create(int member, LegConfig config,
     return absl::InvalidArgumentError(absl::StrCat(
         "ptime ", config.ptime_ms, " ms is not one of 10, 20, 30, 40, 60"));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Leg>> Leg::Create(int member, LegConfig config,
+                                                 net::LegSockets sockets,
+                                                 LegHost* host) {
+  if (absl::Status valid = ValidateConfig(config); !valid.ok()) return valid;
   std::unique_ptr<Leg> leg(
       new Leg(member, std::move(config), std::move(sockets), host));
   if (leg->config_.remote_key) {
@@ -549,10 +555,7 @@ void Leg::MaybeSendRtcp(Micros now) {
 }
 
 absl::Status Leg::Update(const LegConfig& config, Micros now) {
-  if (config.remote_key.has_value() != config.local_key.has_value()) {
-    return absl::InvalidArgumentError(
-        "a leg is SRTP in both directions or plain RTP in both; got one key");
-  }
+  if (absl::Status valid = ValidateConfig(config); !valid.ok()) return valid;
   if (config.remote_key.has_value() != config_.remote_key.has_value()) {
     return absl::FailedPreconditionError(
         "a leg cannot switch between SRTP and plain RTP; remove and add it");

@@ -119,9 +119,7 @@ class Leg : public net::FdHandler {
   uint16_t local_rtcp_port() const;
   uint32_t local_ssrc() const { return ssrc_; }
   // Counts a drop reported back by the mixer.
-  void CountDrop(DropReason reason) {
-    ++stats_.drops[static_cast<int>(reason)];
-  }
+  void CountDrop(DropReason reason) { Drop(reason); }
   // Engine-wide counters of the worker the leg runs on (set on attach).
   void set_counters(EngineCounters* counters) { counters_ = counters; }
 

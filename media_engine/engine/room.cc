@@ -169,10 +169,8 @@ void Room::OnLegAudio(int member, uint32_t rtp_timestamp,
       mixer_.OnAudio(member, rtp_timestamp, samples, in_order, now);
   if (result == SourceBuffer::PutResult::kLate) {
     legs_[member]->CountDrop(DropReason::kLate);
-    ++counters_->drops[static_cast<int>(DropReason::kLate)];
   } else if (result == SourceBuffer::PutResult::kDuplicate) {
     legs_[member]->CountDrop(DropReason::kDuplicate);
-    ++counters_->drops[static_cast<int>(DropReason::kDuplicate)];
   }
   Reschedule();
 }
