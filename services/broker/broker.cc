@@ -13,6 +13,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "services/broker/call_proto.h"
+#include "services/broker/event_tail.h"
 
 namespace sotto::broker {
 namespace {
@@ -214,7 +215,7 @@ void Broker::AuditDenied(const v1::Principal& principal, v1::Action action,
   event.set_policy_rule(decision.rule());
   event.set_reason(decision.reason());
   // Best effort: a denial is refused whether or not its audit is stored.
-  (void)store_->AppendEvents({event});
+  if (store_->AppendEvents({event}).ok()) bell_.Ring();
 }
 
 v1::Event Broker::Granted(const v1::Principal& principal, v1::Action action,
@@ -229,6 +230,17 @@ v1::Event Broker::Granted(const v1::Principal& principal, v1::Action action,
   event.set_mode(mode);
   event.set_policy_rule(decision.rule());
   return event;
+}
+
+absl::Status Broker::RequireViewer(const v1::Principal& principal,
+                                   const CallRecord& call, bool* manager) {
+  absl::StatusOr<v1::Decision> manage =
+      Ask(principal, v1::ACTION_CALLS_MANAGE, call, v1::MODE_UNSPECIFIED);
+  if (!manage.ok()) return manage.status();
+  *manager = manage->allowed();
+  if (*manager) return absl::OkStatus();
+  return Require(principal, v1::ACTION_CALLS_VIEW, call, v1::MODE_UNSPECIFIED)
+      .status();
 }
 
 absl::StatusOr<StoredCall> Broker::LoadVisible(const v1::Principal& principal,
@@ -296,6 +308,7 @@ absl::Status Broker::Commit(StoredCall& call, const WriteExtras& extras) {
   absl::StatusOr<int64_t> version = store_->Update(call, extras);
   if (version.ok()) {
     call.version = *version;
+    bell_.Ring();
     return absl::OkStatus();
   }
   if (absl::IsAborted(version.status())) {
@@ -482,6 +495,7 @@ absl::StatusOr<v1::Call> Broker::RegisterCall(
     undo();
     return created;
   }
+  bell_.Ring();
   return response;
 }
 
@@ -501,16 +515,12 @@ absl::StatusOr<v1::Call> Broker::GetCall(const std::string& token,
   absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
   if (!call.ok()) return call.status();
   // Integrators manage calls (and see their legs' keys); supervisors view.
-  absl::StatusOr<v1::Decision> manage = Ask(*principal, v1::ACTION_CALLS_MANAGE,
-                                            call->record, v1::MODE_UNSPECIFIED);
-  if (!manage.ok()) return manage.status();
-  if (!manage->allowed()) {
-    absl::StatusOr<v1::Decision> view = Require(
-        *principal, v1::ACTION_CALLS_VIEW, call->record, v1::MODE_UNSPECIFIED);
-    if (!view.ok()) return view.status();
+  bool manager = false;
+  if (absl::Status s = RequireViewer(*principal, call->record, &manager);
+      !s.ok()) {
+    return s;
   }
-  return CallToProto(*call,
-                     ViewFor(*principal, manage->allowed(), options_.clock()));
+  return CallToProto(*call, ViewFor(*principal, manager, options_.clock()));
 }
 
 absl::StatusOr<v1::ListCallsResponse> Broker::ListCalls(
@@ -987,19 +997,192 @@ absl::StatusOr<v1::Supervision> Broker::GetSupervision(
     return absl::NotFoundError(absl::StrCat("no supervision ", request.name()));
   }
   if (s->supervisor != principal->subject()) {
-    absl::StatusOr<v1::Decision> manage =
-        Ask(*principal, v1::ACTION_CALLS_MANAGE, call->record,
-            v1::MODE_UNSPECIFIED);
-    if (!manage.ok()) return manage.status();
-    if (!manage->allowed()) {
-      absl::StatusOr<v1::Decision> view =
-          Require(*principal, v1::ACTION_CALLS_VIEW, call->record,
-                  v1::MODE_UNSPECIFIED);
-      if (!view.ok()) return view.status();
+    bool manager = false;
+    if (absl::Status viewer = RequireViewer(*principal, call->record, &manager);
+        !viewer.ok()) {
+      return viewer;
     }
   }
   return SupervisionToProto(
       *call, *s, ViewFor(*principal, /*manager=*/false, options_.clock()));
+}
+
+// ---------------------------------------------------------------------------
+// Watching
+
+namespace {
+
+bool IsAudit(const v1::Event& event) {
+  return event.type() == v1::EVENT_TYPE_ACCESS_DENIED ||
+         event.type() == v1::EVENT_TYPE_ACCESS_GRANTED;
+}
+
+bool EndsCall(const v1::Event& event) {
+  return event.type() == v1::EVENT_TYPE_CALL_ENDED ||
+         event.type() == v1::EVENT_TYPE_CALL_FAILED;
+}
+
+absl::Status WatchEnded(bool closed) {
+  if (closed) {
+    return absl::UnavailableError(
+        "the broker is shutting down; watch again (any replica will do)");
+  }
+  return absl::CancelledError("the watcher went away");
+}
+
+}  // namespace
+
+absl::Status Broker::FollowEvents(
+    int64_t start, const std::string& tenant,
+    const std::function<bool()>& cancelled,
+    const std::function<absl::StatusOr<bool>(const v1::Event&)>& on_event) {
+  EventTail tail(start);
+  while (true) {
+    if (bell_.closed() || cancelled()) return WatchEnded(bell_.closed());
+    const uint64_t rings = bell_.rings();
+    absl::StatusOr<std::vector<v1::Event>> events = tail.Next(*store_);
+    if (!events.ok()) return events.status();
+    for (const v1::Event& event : *events) {
+      if (event.tenant() != tenant || IsAudit(event)) continue;
+      absl::StatusOr<bool> more = on_event(event);
+      if (!more.ok()) return more.status();
+      if (!*more) return absl::OkStatus();
+    }
+    bell_.WaitAfter(rings, options_.watch_poll);
+  }
+}
+
+v1::CallEvent Broker::WatchedEvent(const v1::Event& event,
+                                   const StoredCall& call) {
+  v1::CallEvent out;
+  if (event.type() != v1::EVENT_TYPE_UNSPECIFIED) *out.mutable_event() = event;
+  CallView keyless;
+  keyless.now = options_.clock();
+  *out.mutable_call() = CallToProto(call, keyless);
+  return out;
+}
+
+absl::Status Broker::WatchCall(const std::string& token,
+                               const v1::WatchCallRequest& request,
+                               const CallEventWriter& write,
+                               const std::function<bool()>& cancelled) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  auto parsed = ParseCallName(request.name());
+  if (!parsed.ok()) return parsed.status();
+  const CallName name{parsed->first, parsed->second, ""};
+  // Where the tail starts is read before the snapshot, so no change made
+  // after the snapshot is missed (one made in between may come twice;
+  // call_sequence tells).
+  absl::StatusOr<int64_t> start = store_->LastEventSequence();
+  if (!start.ok()) return start.status();
+  absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
+  if (!call.ok()) return call.status();
+  bool manager = false;
+  if (absl::Status s = RequireViewer(*principal, call->record, &manager);
+      !s.ok()) {
+    return s;
+  }
+  if (!write(WatchedEvent(v1::Event(), *call))) return WatchEnded(false);
+  if (IsEnded(call->record)) return absl::OkStatus();
+  return FollowEvents(
+      *start, name.tenant, cancelled,
+      [&](const v1::Event& event) -> absl::StatusOr<bool> {
+        if (event.call_id() != name.call_id) return true;
+        absl::StatusOr<StoredCall> now = store_->Get(name.tenant, name.call_id);
+        if (!now.ok()) return now.status();
+        if (event.type() == v1::EVENT_TYPE_CALL_TRANSFERRED) {
+          // The new agent's team may be one this watcher may not see.
+          if (absl::Status s = RequireViewer(*principal, now->record, &manager);
+              !s.ok()) {
+            return s;
+          }
+        }
+        if (!write(WatchedEvent(event, *now))) return WatchEnded(false);
+        return !EndsCall(event);
+      });
+}
+
+absl::Status Broker::WatchCalls(const std::string& token,
+                                const v1::WatchCallsRequest& request,
+                                const CallEventWriter& write,
+                                const std::function<bool()>& cancelled) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  absl::StatusOr<std::string> tenant = ParseParent("parent", request.parent());
+  if (!tenant.ok()) return tenant.status();
+  if (*tenant != principal->tenant()) {
+    return absl::NotFoundError(absl::StrCat("no tenant ", *tenant));
+  }
+  auto matches = [&](const std::string& queue, const std::string& team,
+                     const std::string& agent_id) {
+    return (request.queue().empty() || request.queue() == queue) &&
+           (request.team().empty() || request.team() == team) &&
+           (request.agent_id().empty() || request.agent_id() == agent_id);
+  };
+  // Whether the watcher may see a call, asked once per call (again after
+  // a transfer). Denials here are not audited: not seeing a call on a
+  // wallboard is not an access attempt.
+  std::map<std::string, bool> visible;
+  auto may_view = [&](const CallRecord& record,
+                      bool refresh) -> absl::StatusOr<bool> {
+    auto found = visible.find(record.call_id);
+    if (found != visible.end() && !refresh) return found->second;
+    bool allowed = false;
+    for (v1::Action action : {v1::ACTION_CALLS_MANAGE, v1::ACTION_CALLS_VIEW}) {
+      absl::StatusOr<v1::Decision> decision =
+          Ask(*principal, action, record, v1::MODE_UNSPECIFIED);
+      if (!decision.ok()) return decision.status();
+      if (decision->allowed()) {
+        allowed = true;
+        break;
+      }
+    }
+    visible[record.call_id] = allowed;
+    return allowed;
+  };
+
+  absl::StatusOr<int64_t> start = store_->LastEventSequence();
+  if (!start.ok()) return start.status();
+  CallQuery query;
+  query.tenant = *tenant;
+  query.queue = request.queue();
+  query.team = request.team();
+  query.agent_id = request.agent_id();
+  query.states = {CallState::kActive, CallState::kOnHold};
+  query.limit = kMaxPageSize;
+  while (true) {
+    absl::StatusOr<CallPage> page = store_->List(query);
+    if (!page.ok()) return page.status();
+    for (const StoredCall& call : page->calls) {
+      absl::StatusOr<bool> allowed = may_view(call.record, false);
+      if (!allowed.ok()) return allowed.status();
+      if (*allowed && !write(WatchedEvent(v1::Event(), call))) {
+        return WatchEnded(false);
+      }
+    }
+    if (!page->more || page->calls.empty()) break;
+    query.after = std::make_pair(page->calls.back().record.create_time,
+                                 page->calls.back().record.call_id);
+  }
+
+  return FollowEvents(
+      *start, *tenant, cancelled,
+      [&](const v1::Event& event) -> absl::StatusOr<bool> {
+        if (!matches(event.queue(), event.team(), event.agent_id())) {
+          return true;
+        }
+        absl::StatusOr<StoredCall> now = store_->Get(*tenant, event.call_id());
+        if (absl::IsNotFound(now.status())) return true;
+        if (!now.ok()) return now.status();
+        absl::StatusOr<bool> allowed = may_view(
+            now->record, event.type() == v1::EVENT_TYPE_CALL_TRANSFERRED);
+        if (!allowed.ok()) return allowed.status();
+        if (!*allowed) return true;
+        if (!write(WatchedEvent(event, *now))) return WatchEnded(false);
+        if (EndsCall(event)) visible.erase(event.call_id());
+        return true;
+      });
 }
 
 }  // namespace sotto::broker

@@ -31,6 +31,24 @@ google::protobuf::Duration ToDuration(absl::Duration d) {
 
 }  // namespace
 
+grpc::Status BrokerService::WatchCall(
+    grpc::ServerContext* context, const v1::WatchCallRequest* request,
+    grpc::ServerWriter<v1::CallEvent>* writer) {
+  return ToGrpcStatus(broker_->WatchCall(
+      BearerToken(*context), *request,
+      [writer](const v1::CallEvent& event) { return writer->Write(event); },
+      [context] { return context->IsCancelled(); }));
+}
+
+grpc::Status BrokerService::WatchCalls(
+    grpc::ServerContext* context, const v1::WatchCallsRequest* request,
+    grpc::ServerWriter<v1::CallEvent>* writer) {
+  return ToGrpcStatus(broker_->WatchCalls(
+      BearerToken(*context), *request,
+      [writer](const v1::CallEvent& event) { return writer->Write(event); },
+      [context] { return context->IsCancelled(); }));
+}
+
 std::string BearerToken(const grpc::ServerContext& context) {
   const auto& metadata = context.client_metadata();
   auto found = metadata.find("authorization");

@@ -49,6 +49,13 @@ class BrokerService final : public v1::Broker::Service {
   grpc::Status GetSupervision(grpc::ServerContext* context,
                               const v1::GetSupervisionRequest* request,
                               v1::Supervision* response) override;
+  // Streams hold a server thread each for as long as they watch.
+  grpc::Status WatchCall(grpc::ServerContext* context,
+                         const v1::WatchCallRequest* request,
+                         grpc::ServerWriter<v1::CallEvent>* writer) override;
+  grpc::Status WatchCalls(grpc::ServerContext* context,
+                          const v1::WatchCallsRequest* request,
+                          grpc::ServerWriter<v1::CallEvent>* writer) override;
 
  private:
   Broker* const broker_;

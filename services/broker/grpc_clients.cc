@@ -1,7 +1,8 @@
-// The gRPC implementations of PolicyClient and MediaClient.
+// The gRPC implementations of PolicyClient, MediaClient and EventSink.
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
+#include "services/broker/event_sink.h"
 #include "services/broker/media_client.h"
 #include "services/broker/policy_client.h"
 
@@ -104,6 +105,20 @@ absl::Status GrpcMediaClient::DeleteRoom(const std::string& engine,
   v1::DeleteRoomResponse response;
   return FromGrpc(StubFor(engine)->DeleteRoom(&context, request, &response),
                   absl::StrCat("media engine ", engine, " DeleteRoom"));
+}
+
+absl::Status GrpcEventSink::Deliver(const std::vector<v1::Event>& events) {
+  grpc::ClientContext context;
+  SetDeadline(context, timeout_);
+  if (!bearer_token_.empty()) {
+    context.AddMetadata("authorization",
+                        absl::StrCat("Bearer ", bearer_token_));
+  }
+  v1::IngestEventsRequest request;
+  for (const v1::Event& event : events) *request.add_events() = event;
+  v1::IngestEventsResponse response;
+  return FromGrpc(stub_->IngestEvents(&context, request, &response),
+                  "reporting IngestEvents");
 }
 
 }  // namespace sotto::broker

@@ -26,6 +26,8 @@ class FakePolicy final : public PolicyClient {
     std::vector<v1::Mode> modes;
     int rank = 0;
     int max_supervisors = 0;
+    // Only calls whose agent is in one of these teams; empty: any team.
+    std::set<std::string> teams = {};
   };
 
   void AddUser(const std::string& token, const std::string& tenant,
@@ -64,6 +66,9 @@ class FakePolicy final : public PolicyClient {
       return decision;
     }
     const Grant& g = grant->second;
+    if (!g.teams.empty() && g.teams.count(request.resource().team()) == 0) {
+      return decision;
+    }
     if (request.action() == v1::ACTION_CALLS_SUPERVISE &&
         std::find(g.modes.begin(), g.modes.end(), request.mode()) ==
             g.modes.end()) {

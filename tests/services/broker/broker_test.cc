@@ -9,9 +9,12 @@
 #include <atomic>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -494,6 +497,195 @@ TEST_F(BrokerTest, FailedLegPlacementLeavesNoCall) {
             absl::StatusCode::kNotFound);
   // The same request id may be retried after an error.
   ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+}
+
+// A watch stream run on its own thread, as gRPC would.
+class Watch {
+ public:
+  template <typename Start>
+  explicit Watch(Start start) {
+    thread_ = std::thread([this, start] {
+      absl::Status status = start(
+          [this](const v1::CallEvent& event) {
+            std::lock_guard<std::mutex> lock(mu_);
+            events_.push_back(event);
+            return true;
+          },
+          [this] { return cancelled_.load(); });
+      std::lock_guard<std::mutex> lock(mu_);
+      result_ = status;
+      done_ = true;
+    });
+  }
+  ~Watch() {
+    cancelled_ = true;
+    thread_.join();
+  }
+  // Waits (up to 10 s) until `n` events came; the events then.
+  std::vector<v1::CallEvent> WaitFor(size_t n) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (events_.size() >= n || done_) break;
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
+  // Waits (up to 10 s) for the stream to end; its status.
+  std::optional<absl::Status> WaitDone() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (done_) return result_;
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return std::nullopt;
+  }
+  void Cancel() { cancelled_ = true; }
+
+ private:
+  std::mutex mu_;
+  std::vector<v1::CallEvent> events_;
+  absl::Status result_;
+  bool done_ = false;
+  std::atomic<bool> cancelled_{false};
+  std::thread thread_;
+};
+
+std::vector<v1::EventType> Types(const std::vector<v1::CallEvent>& events) {
+  std::vector<v1::EventType> out;
+  for (const v1::CallEvent& e : events) out.push_back(e.event().type());
+  return out;
+}
+
+TEST_F(BrokerTest, WatcherSeesSnapshotThenEveryChangeUntilTheCallEnds) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::WatchCallRequest request;
+  request.set_name(kRoom);
+  Watch watch([&](const CallEventWriter& write,
+                  const std::function<bool()>& cancelled) {
+    return broker_->WatchCall("lead2", request, write, cancelled);
+  });
+  ASSERT_EQ(watch.WaitFor(1).size(), 1u);  // the snapshot
+
+  absl::StatusOr<v1::Supervision> s = Supervise("lead1", v1::MODE_LISTEN, "s1");
+  ASSERT_OK(s);
+  ASSERT_OK(Switch("lead1", s->name(), v1::MODE_WHISPER, "m1"));
+  v1::EndCallRequest end;
+  end.set_name(kRoom);
+  end.set_request_id("e1");
+  ASSERT_OK(broker_->EndCall("integrator", end));
+
+  std::optional<absl::Status> result = watch.WaitDone();
+  ASSERT_TRUE(result.has_value()) << "the stream did not end with the call";
+  EXPECT_TRUE(result->ok()) << *result;
+  std::vector<v1::CallEvent> events = watch.WaitFor(0);
+  std::vector<v1::EventType> types = Types(events);
+  ASSERT_GE(types.size(), 4u);
+  EXPECT_EQ(types.front(), v1::EVENT_TYPE_UNSPECIFIED);
+  EXPECT_EQ(types.back(), v1::EVENT_TYPE_CALL_ENDED);
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_SUPERVISION_STARTED));
+  EXPECT_THAT(types,
+              ::testing::Contains(v1::EVENT_TYPE_SUPERVISION_MODE_CHANGED));
+  // Audits are not for watchers, and no key ever is.
+  EXPECT_THAT(types, ::testing::Not(
+                         ::testing::Contains(v1::EVENT_TYPE_ACCESS_GRANTED)));
+  for (const v1::CallEvent& e : events) {
+    for (const v1::Participant& p : e.call().participants()) {
+      EXPECT_TRUE(p.media().local_key().inline_key().empty())
+          << "a watcher got the key of " << p.name();
+    }
+  }
+  // The call carried by the mode change is the call after it.
+  for (const v1::CallEvent& e : events) {
+    if (e.event().type() == v1::EVENT_TYPE_SUPERVISION_MODE_CHANGED) {
+      EXPECT_EQ(e.event().mode(), v1::MODE_WHISPER);
+    }
+  }
+}
+
+TEST_F(BrokerTest, WatchCallsShowsOnlyCallsTheWatcherMayView) {
+  using A = v1::Action;
+  policy_.AddUser("lead-a", "acme", "lead-a",
+                  {{A::ACTION_CALLS_VIEW}, {}, 0, 0, {"team-a"}});
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration("c1", "r1")));
+  v1::RegisterCallRequest other = Registration("c2", "r2");
+  other.mutable_agent()->set_team("team-b");
+  ASSERT_OK(broker_->RegisterCall("integrator", other));
+
+  v1::WatchCallsRequest request;
+  request.set_parent("tenants/acme");
+  Watch watch([&](const CallEventWriter& write,
+                  const std::function<bool()>& cancelled) {
+    return broker_->WatchCalls("lead-a", request, write, cancelled);
+  });
+  std::vector<v1::CallEvent> snapshot = watch.WaitFor(1);
+  ASSERT_EQ(snapshot.size(), 1u);
+  EXPECT_EQ(snapshot[0].call().name(), "tenants/acme/calls/c1");
+
+  // team-b's call changes first: by the time c1's hold arrives, c2's has
+  // been seen and must have been held back.
+  v1::HoldCallRequest hold;
+  hold.set_name("tenants/acme/calls/c2");
+  hold.set_request_id("h2");
+  ASSERT_OK(broker_->HoldCall("integrator", hold));
+  hold.set_name("tenants/acme/calls/c1");
+  hold.set_request_id("h1");
+  ASSERT_OK(broker_->HoldCall("integrator", hold));
+  std::vector<v1::CallEvent> events = watch.WaitFor(2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].event().type(), v1::EVENT_TYPE_CALL_HELD);
+  EXPECT_EQ(events[1].call().name(), "tenants/acme/calls/c1");
+  EXPECT_EQ(events[1].call().state(), v1::Call::ON_HOLD);
+
+  watch.Cancel();
+  std::optional<absl::Status> result = watch.WaitDone();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->code(), absl::StatusCode::kCancelled);
+}
+
+TEST_F(BrokerTest, WatchersOfAnotherTenantOrWithoutRightsGetNothing) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::WatchCallRequest request;
+  request.set_name(kRoom);
+  int writes = 0;
+  auto write = [&](const v1::CallEvent&) { return ++writes > 0; };
+  auto never = [] { return false; };
+  EXPECT_EQ(broker_->WatchCall("globex", request, write, never).code(),
+            absl::StatusCode::kNotFound);
+  using A = v1::Action;
+  policy_.AddUser("nobody", "acme", "nobody",
+                  {{A::ACTION_CALLS_SUPERVISE}, {v1::MODE_LISTEN}, 0, 0, {}});
+  EXPECT_EQ(broker_->WatchCall("nobody", request, write, never).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(broker_->WatchCall("", request, write, never).code(),
+            absl::StatusCode::kUnauthenticated);
+  v1::WatchCallsRequest all;
+  all.set_parent("tenants/globex");
+  EXPECT_EQ(broker_->WatchCalls("lead1", all, write, never).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(writes, 0);
+}
+
+TEST_F(BrokerTest, ShutdownEndsWatchStreamsWithUnavailable) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::WatchCallRequest request;
+  request.set_name(kRoom);
+  Watch watch([&](const CallEventWriter& write,
+                  const std::function<bool()>& cancelled) {
+    return broker_->WatchCall("lead1", request, write, cancelled);
+  });
+  ASSERT_EQ(watch.WaitFor(1).size(), 1u);
+  broker_->StopWatches();
+  std::optional<absl::Status> result = watch.WaitDone();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(result->message(), HasSubstr("watch again"));
 }
 
 }  // namespace
