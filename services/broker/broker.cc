@@ -14,6 +14,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "services/broker/call_proto.h"
 #include "services/broker/event_tail.h"
+#include "services/common/logging.h"
 
 namespace sotto::broker {
 namespace {
@@ -633,29 +634,60 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseCallName(
 
 }  // namespace
 
-absl::StatusOr<v1::Call> Broker::EndCall(const std::string& token,
-                                         const v1::EndCallRequest& request) {
+template <typename Response>
+absl::StatusOr<Response> Broker::ManageCall(
+    const std::string& token, absl::string_view method,
+    const google::protobuf::Message& request, const std::string& call_name,
+    const std::string& request_id, const ManageFn& change,
+    const std::function<Response(const StoredCall&, const CallView&)>& render) {
   absl::StatusOr<v1::Principal> principal = Authenticate(token);
   if (!principal.ok()) return principal.status();
-  auto parsed = ParseCallName(request.name());
+  auto parsed = ParseCallName(call_name);
   if (!parsed.ok()) return parsed.status();
   const CallName name{parsed->first, parsed->second, ""};
   absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
   if (!call.ok()) return call.status();
-  const std::string fingerprint = Fingerprint(*principal, "EndCall", request);
-  absl::StatusOr<std::optional<std::string>> replay =
-      Replay(*principal, request.request_id(), fingerprint);
-  if (!replay.ok()) return replay.status();
-  if (replay->has_value()) return Parse<v1::Call>(**replay);
   absl::StatusOr<v1::Decision> decision = Require(
       *principal, v1::ACTION_CALLS_MANAGE, call->record, v1::MODE_UNSPECIFIED);
   if (!decision.ok()) return decision.status();
+  if (request_id.empty()) {
+    return absl::InvalidArgumentError("request_id is required");
+  }
+  const std::string fingerprint = Fingerprint(*principal, method, request);
+  absl::StatusOr<std::optional<std::string>> replay =
+      Replay(*principal, request_id, fingerprint);
+  if (!replay.ok()) return replay.status();
+  if (replay->has_value()) return Parse<Response>(**replay);
 
   const absl::Time now = options_.clock();
   const CallView view = ViewFor(*principal, /*manager=*/true, now);
   absl::StatusOr<StoredCall> after = MutateCall(
       name,
       [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+        absl::StatusOr<std::vector<v1::Event>> events = change(c, now);
+        if (!events.ok() || events->empty()) return events;
+        for (v1::Event& event : *events) {
+          if (event.actor().empty()) event.set_actor(principal->subject());
+        }
+        events->insert(events->begin(),
+                       Granted(*principal, v1::ACTION_CALLS_MANAGE, c.record,
+                               v1::MODE_UNSPECIFIED, *decision));
+        return events;
+      },
+      [&](const StoredCall& c) {
+        return Remember(*principal, request_id, fingerprint,
+                        Serialize(render(c, view)));
+      });
+  if (!after.ok()) return after.status();
+  return render(*after, view);
+}
+
+absl::StatusOr<v1::Call> Broker::EndCall(const std::string& token,
+                                         const v1::EndCallRequest& request) {
+  return ManageCall<v1::Call>(
+      token, "EndCall", request, request.name(), request.request_id(),
+      [&](StoredCall& c,
+          absl::Time now) -> absl::StatusOr<std::vector<v1::Event>> {
         const std::string reason =
             request.reason().empty() ? "ended" : request.reason();
         absl::StatusOr<Change> change = End(c.record, false, reason, now);
@@ -668,61 +700,194 @@ absl::StatusOr<v1::Call> Broker::EndCall(const std::string& token,
         absl::Status removed = media_->DeleteRoom(EngineAddress(c), remove);
         if (!removed.ok() && !absl::IsNotFound(removed)) return removed;
         engines_->Release(c.engine_id);
-        change->events.back().set_actor(principal->subject());
-        change->events.insert(
-            change->events.begin(),
-            Granted(*principal, v1::ACTION_CALLS_MANAGE, c.record,
-                    v1::MODE_UNSPECIFIED, *decision));
         return change->events;
       },
-      [&](const StoredCall& c) {
-        return Remember(*principal, request.request_id(), fingerprint,
-                        Serialize(CallToProto(c, view)));
-      });
-  if (!after.ok()) return after.status();
-  return CallToProto(*after, view);
+      CallToProto);
 }
 
 absl::StatusOr<v1::Call> Broker::SetHeld(
     const std::string& token, const google::protobuf::Message& request,
     const std::string& call_name, const std::string& request_id, bool hold) {
-  absl::StatusOr<v1::Principal> principal = Authenticate(token);
-  if (!principal.ok()) return principal.status();
-  auto parsed = ParseCallName(call_name);
-  if (!parsed.ok()) return parsed.status();
-  const CallName name{parsed->first, parsed->second, ""};
-  absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
-  if (!call.ok()) return call.status();
-  if (request_id.empty()) {
-    return absl::InvalidArgumentError("request_id is required");
-  }
-  const std::string fingerprint =
-      Fingerprint(*principal, hold ? "HoldCall" : "ResumeCall", request);
-  absl::StatusOr<std::optional<std::string>> replay =
-      Replay(*principal, request_id, fingerprint);
-  if (!replay.ok()) return replay.status();
-  if (replay->has_value()) return Parse<v1::Call>(**replay);
-  absl::StatusOr<v1::Decision> decision = Require(
-      *principal, v1::ACTION_CALLS_MANAGE, call->record, v1::MODE_UNSPECIFIED);
-  if (!decision.ok()) return decision.status();
-  const absl::Time now = options_.clock();
-  const CallView view = ViewFor(*principal, /*manager=*/true, now);
-  absl::StatusOr<StoredCall> after = MutateCall(
-      name,
-      [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+  return ManageCall<v1::Call>(
+      token, hold ? "HoldCall" : "ResumeCall", request, call_name, request_id,
+      [&](StoredCall& c,
+          absl::Time now) -> absl::StatusOr<std::vector<v1::Event>> {
         absl::StatusOr<Change> change = Hold(c.record, hold, now);
         if (!change.ok()) return change.status();
         if (change->events.empty()) return change->events;
         if (absl::Status s = ApplyRouting(c); !s.ok()) return s;
-        change->events.back().set_actor(principal->subject());
         return change->events;
       },
-      [&](const StoredCall& c) {
-        return Remember(*principal, request_id, fingerprint,
-                        Serialize(CallToProto(c, view)));
+      CallToProto);
+}
+
+absl::StatusOr<v1::TransferCallResponse> Broker::TransferCall(
+    const std::string& token, const v1::TransferCallRequest& request) {
+  const v1::LegSpec& spec = request.new_agent();
+  if (!ValidId(spec.user_id()) || spec.team().empty()) {
+    return absl::InvalidArgumentError(
+        "new_agent.user_id (1-128 characters [A-Za-z0-9._~-]) and "
+        "new_agent.team are required");
+  }
+  if (!spec.has_media()) {
+    return absl::InvalidArgumentError("new_agent.media is required");
+  }
+  if (absl::Status s = ValidateOffer("new_agent.media", spec.media());
+      !s.ok()) {
+    return s;
+  }
+  // What became of each supervision, filled by the change, read by render.
+  std::vector<v1::TransferCallResponse::SupervisionOutcome> outcomes;
+  return ManageCall<v1::TransferCallResponse>(
+      token, "TransferCall", request, request.name(), request.request_id(),
+      [&](StoredCall& c,
+          absl::Time now) -> absl::StatusOr<std::vector<v1::Event>> {
+        outcomes.clear();
+        const ParticipantRecord* old_agent = c.record.Agent();
+        if (old_agent == nullptr) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("call ", c.record.name(), " has no agent"));
+        }
+        const std::string old_leg = old_agent->id;
+        std::map<std::string, v1::Mode> modes_before;
+        for (const SupervisionRecord& s : c.record.supervisions) {
+          if (s.state == SupervisionState::kActive) {
+            modes_before[s.id] = s.mode;
+          }
+        }
+        ParticipantRecord agent;
+        agent.user_id = spec.user_id();
+        agent.team = spec.team();
+        absl::Status asked = absl::OkStatus();
+        // Policy is asked on each supervisor's behalf about the call as it
+        // is after the transfer (Transfer adds the new agent first).
+        auto decide = [&](const SupervisionRecord& s) {
+          TransferDecision out;
+          v1::Principal supervisor;
+          if (!supervisor.ParseFromString(s.principal) ||
+              supervisor.subject().empty()) {
+            supervisor.set_tenant(c.record.tenant);
+            supervisor.set_subject(s.supervisor);
+          }
+          absl::StatusOr<v1::Decision> keep =
+              Ask(supervisor, v1::ACTION_CALLS_SUPERVISE, c.record, s.mode);
+          if (!keep.ok()) {
+            asked = keep.status();
+            return out;
+          }
+          out.rule = keep->rule();
+          out.reason = keep->reason();
+          if (keep->allowed()) {
+            out.allowed = true;
+            return out;
+          }
+          if (s.downgrade_to != v1::MODE_UNSPECIFIED &&
+              s.downgrade_to != s.mode) {
+            absl::StatusOr<v1::Decision> lower =
+                Ask(supervisor, v1::ACTION_CALLS_SUPERVISE, c.record,
+                    s.downgrade_to);
+            if (!lower.ok()) {
+              asked = lower.status();
+              return out;
+            }
+            if (lower->allowed()) {
+              out.downgrade_to = s.downgrade_to;
+              out.rule = lower->rule();
+              out.reason = absl::StrCat(
+                  "policy does not allow ", v1::Mode_Name(s.mode),
+                  " on the new agent; downgraded to ",
+                  v1::Mode_Name(s.downgrade_to), " (rule ", lower->rule(), ")");
+            }
+          }
+          return out;
+        };
+        absl::StatusOr<Change> change = Transfer(c.record, agent, decide, now);
+        if (!change.ok()) return change.status();
+        if (!asked.ok()) return asked;  // policy unreachable: change nothing
+        const ParticipantRecord* added = c.record.Agent();
+        if (!spec.display_name().empty()) {
+          c.display_names[added->id] = spec.display_name();
+        }
+        v1::AddLegRequest add;
+        add.set_room_id(c.record.name());
+        add.set_leg_id(added->id);
+        *add.mutable_offer() = spec.media();
+        add.set_request_id(
+            MediaRequestId(c.record.tenant, request.request_id(), added->id));
+        absl::StatusOr<v1::Leg> leg = media_->AddLeg(EngineAddress(c), add);
+        if (!leg.ok()) return leg.status();
+        c.answers[added->id] = leg->answer();
+        // The new matrix first (the customer hears the new agent at once),
+        // then the legs that left.
+        if (absl::Status routed = ApplyRouting(c); !routed.ok()) {
+          v1::RemoveLegRequest undo;
+          undo.set_room_id(c.record.name());
+          undo.set_leg_id(added->id);
+          undo.set_request_id(
+              MediaRequestId(c.record.tenant, "", "undo-transfer"));
+          (void)media_->RemoveLeg(EngineAddress(c), undo);
+          return routed;
+        }
+        std::vector<std::string> gone = {old_leg};
+        for (const SupervisionRecord& s : c.record.supervisions) {
+          auto before = modes_before.find(s.id);
+          if (before == modes_before.end()) continue;
+          v1::TransferCallResponse::SupervisionOutcome outcome;
+          outcome.set_supervision(
+              absl::StrCat(c.record.name(), "/supervisions/", s.id));
+          if (s.state != SupervisionState::kActive) {
+            outcome.set_outcome(
+                v1::TransferCallResponse::SupervisionOutcome::DETACHED);
+            outcome.set_reason(s.end_reason);
+            gone.push_back(s.participant);
+          } else if (s.mode != before->second) {
+            outcome.set_outcome(
+                v1::TransferCallResponse::SupervisionOutcome::DOWNGRADED);
+            outcome.set_mode(s.mode);
+          } else {
+            outcome.set_outcome(
+                v1::TransferCallResponse::SupervisionOutcome::KEPT);
+            outcome.set_mode(s.mode);
+          }
+          outcomes.push_back(std::move(outcome));
+        }
+        for (const v1::Event& event : change->events) {
+          for (auto& outcome : outcomes) {
+            if (event.supervision() == outcome.supervision()) {
+              outcome.set_policy_rule(event.policy_rule());
+              if (outcome.reason().empty()) outcome.set_reason(event.reason());
+            }
+          }
+        }
+        for (const std::string& leg_id : gone) {
+          v1::RemoveLegRequest remove;
+          remove.set_room_id(c.record.name());
+          remove.set_leg_id(leg_id);
+          remove.set_request_id(MediaRequestId(
+              c.record.tenant, request.request_id(), "transfer-remove"));
+          absl::Status removed = media_->RemoveLeg(EngineAddress(c), remove);
+          if (!removed.ok() && !absl::IsNotFound(removed)) {
+            // The routing no longer includes the leg: it is silent; the
+            // engine drops it when the call ends.
+            service_kit::LogWarning(
+                "transfer: removing a leg failed",
+                {{"call", c.record.name()},
+                 {"leg", leg_id},
+                 {"error", std::string(removed.message())}});
+          }
+        }
+        if (!request.reason().empty()) {
+          change->events.front().set_reason(request.reason());
+        }
+        return change->events;
+      },
+      [&](const StoredCall& c, const CallView& view) {
+        v1::TransferCallResponse response;
+        *response.mutable_call() = CallToProto(c, view);
+        for (const auto& outcome : outcomes)
+          *response.add_supervision_outcomes() = outcome;
+        return response;
       });
-  if (!after.ok()) return after.status();
-  return CallToProto(*after, view);
 }
 
 absl::StatusOr<v1::Call> Broker::HoldCall(const std::string& token,
@@ -763,6 +928,15 @@ SupervisionGrant GrantFrom(const v1::Decision& decision) {
   grant.takeover_rank = decision.supervision().takeover_rank();
   grant.downgrade_to = decision.supervision().downgrade_to();
   return grant;
+}
+
+// Kept so that policy can be asked on the supervisor's behalf later
+// (after a transfer), with its roles and teams as of its last request.
+void RememberPrincipal(CallRecord& call, const std::string& supervision_id,
+                       const v1::Principal& principal) {
+  for (SupervisionRecord& s : call.supervisions) {
+    if (s.id == supervision_id) principal.SerializeToString(&s.principal);
+  }
 }
 
 absl::Status ValidateMode(v1::Mode mode) {
@@ -819,6 +993,7 @@ absl::StatusOr<v1::Supervision> Broker::CreateSupervision(
             Attach(c.record, principal->subject(), request.mode(), grant, now,
                    &supervision_id);
         if (!change.ok()) return change.status();
+        RememberPrincipal(c.record, supervision_id, *principal);
         const SupervisionRecord* s = c.record.FindSupervision(supervision_id);
         v1::AddLegRequest add;
         add.set_room_id(c.record.name());
@@ -900,6 +1075,7 @@ absl::StatusOr<v1::Supervision> Broker::SetSupervisionMode(
             SetMode(c.record, supervision_id, request.mode(),
                     request.preempt_takeover(), grant, now);
         if (!change.ok()) return change.status();
+        RememberPrincipal(c.record, supervision_id, *principal);
         if (change->events.empty()) return change->events;  // same mode
         // Returns once the engine mixes by the new matrix.
         if (absl::Status routed = ApplyRouting(c); !routed.ok()) return routed;

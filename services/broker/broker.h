@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/broker/call_proto.h"
 #include "services/broker/call_store.h"
 #include "services/broker/engine_registry.h"
 #include "services/broker/event_bell.h"
@@ -62,6 +63,11 @@ class Broker {
       const std::string& token, const v1::ListCallsRequest& request);
   absl::StatusOr<v1::Call> EndCall(const std::string& token,
                                    const v1::EndCallRequest& request);
+  // The agent leg is replaced by the new agent's; each supervisor is asked
+  // about again on its own behalf: kept, downgraded (policy's downgrade_to)
+  // or detached, each with the rule and reason in the response and events.
+  absl::StatusOr<v1::TransferCallResponse> TransferCall(
+      const std::string& token, const v1::TransferCallRequest& request);
   absl::StatusOr<v1::Call> HoldCall(const std::string& token,
                                     const v1::HoldCallRequest& request);
   absl::StatusOr<v1::Call> ResumeCall(const std::string& token,
@@ -168,6 +174,21 @@ class Broker {
       const CallName& name, const ChangeFn& change,
       const std::function<std::optional<IdempotencyRecord>(const StoredCall&)>&
           remember);
+
+  // The steps every call-management RPC (end, hold, transfer, update...)
+  // shares: authenticate, parse the call name, load, require calls.manage,
+  // require a request id, replay a retried request, run `change` under the
+  // call's lock (its events get the actor and are preceded by the grant's
+  // audit), commit, remember and return `render` of the call.
+  using ManageFn = std::function<absl::StatusOr<std::vector<v1::Event>>(
+      StoredCall& call, absl::Time now)>;
+  template <typename Response>
+  absl::StatusOr<Response> ManageCall(
+      const std::string& token, absl::string_view method,
+      const google::protobuf::Message& request, const std::string& call_name,
+      const std::string& request_id, const ManageFn& change,
+      const std::function<Response(const StoredCall&, const CallView&)>&
+          render);
 
   std::mutex& LockFor(const std::string& tenant, const std::string& call_id);
 

@@ -86,6 +86,13 @@ grpc::Status BrokerService::EndCall(grpc::ServerContext* context,
   return Answer(broker_->EndCall(BearerToken(*context), *request), response);
 }
 
+grpc::Status BrokerService::TransferCall(grpc::ServerContext* context,
+                                         const v1::TransferCallRequest* request,
+                                         v1::TransferCallResponse* response) {
+  return Answer(broker_->TransferCall(BearerToken(*context), *request),
+                response);
+}
+
 grpc::Status BrokerService::HoldCall(grpc::ServerContext* context,
                                      const v1::HoldCallRequest* request,
                                      v1::Call* response) {

@@ -31,6 +31,9 @@ class BrokerService final : public v1::Broker::Service {
   grpc::Status EndCall(grpc::ServerContext* context,
                        const v1::EndCallRequest* request,
                        v1::Call* response) override;
+  grpc::Status TransferCall(grpc::ServerContext* context,
+                            const v1::TransferCallRequest* request,
+                            v1::TransferCallResponse* response) override;
   grpc::Status HoldCall(grpc::ServerContext* context,
                         const v1::HoldCallRequest* request,
                         v1::Call* response) override;

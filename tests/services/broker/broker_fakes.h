@@ -28,6 +28,9 @@ class FakePolicy final : public PolicyClient {
     int max_supervisors = 0;
     // Only calls whose agent is in one of these teams; empty: any team.
     std::set<std::string> teams = {};
+    // On other teams' calls: these modes (and viewing, if any).
+    std::vector<v1::Mode> modes_elsewhere = {};
+    v1::Mode downgrade_to = v1::MODE_UNSPECIFIED;
   };
 
   void AddUser(const std::string& token, const std::string& tenant,
@@ -66,20 +69,23 @@ class FakePolicy final : public PolicyClient {
       return decision;
     }
     const Grant& g = grant->second;
-    if (!g.teams.empty() && g.teams.count(request.resource().team()) == 0) {
-      return decision;
-    }
+    const bool elsewhere =
+        !g.teams.empty() && g.teams.count(request.resource().team()) == 0;
+    if (elsewhere && g.modes_elsewhere.empty()) return decision;
+    const std::vector<v1::Mode>& modes =
+        elsewhere ? g.modes_elsewhere : g.modes;
     if (request.action() == v1::ACTION_CALLS_SUPERVISE &&
-        std::find(g.modes.begin(), g.modes.end(), request.mode()) ==
-            g.modes.end()) {
+        std::find(modes.begin(), modes.end(), request.mode()) == modes.end()) {
       return decision;
     }
     decision.set_allowed(true);
-    decision.set_rule(absl::StrCat("grant-", request.principal().subject()));
+    decision.set_rule(absl::StrCat("grant-", request.principal().subject(),
+                                   elsewhere ? "-elsewhere" : ""));
     decision.clear_reason();
-    for (v1::Mode mode : g.modes) {
+    for (v1::Mode mode : modes) {
       decision.mutable_supervision()->add_allowed_modes(mode);
     }
+    decision.mutable_supervision()->set_downgrade_to(g.downgrade_to);
     decision.mutable_supervision()->set_takeover_rank(g.rank);
     decision.mutable_supervision()->set_max_supervisors_per_call(
         g.max_supervisors);

@@ -688,5 +688,121 @@ TEST_F(BrokerTest, ShutdownEndsWatchStreamsWithUnavailable) {
   EXPECT_THAT(result->message(), HasSubstr("watch again"));
 }
 
+TEST_F(BrokerTest, TransferKeepsDowngradesOrDetachesEachSupervisorByPolicy) {
+  using A = v1::Action;
+  const std::vector<v1::Mode> all = {v1::MODE_LISTEN, v1::MODE_WHISPER,
+                                     v1::MODE_BARGE, v1::MODE_TAKEOVER};
+  // coach-a coaches team-a and may only listen elsewhere; qa-a listens to
+  // team-a only.
+  policy_.AddUser("coach-a", "acme", "coach-a",
+                  {{A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE},
+                   all,
+                   10,
+                   3,
+                   {"team-a"},
+                   {v1::MODE_LISTEN},
+                   v1::MODE_LISTEN});
+  policy_.AddUser("qa-a", "acme", "qa-a",
+                  {{A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE},
+                   {v1::MODE_LISTEN},
+                   5,
+                   3,
+                   {"team-a"}});
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  absl::StatusOr<v1::Supervision> lead =
+      Supervise("lead1", v1::MODE_LISTEN, "s1");
+  ASSERT_OK(lead);
+  ASSERT_OK(Switch("lead1", lead->name(), v1::MODE_WHISPER, "m1"));
+  absl::StatusOr<v1::Supervision> coach =
+      Supervise("coach-a", v1::MODE_LISTEN, "s2");
+  ASSERT_OK(coach);
+  ASSERT_OK(Switch("coach-a", coach->name(), v1::MODE_BARGE, "m2"));
+  absl::StatusOr<v1::Supervision> qa = Supervise("qa-a", v1::MODE_LISTEN, "s3");
+  ASSERT_OK(qa);
+
+  v1::TransferCallRequest transfer;
+  transfer.set_name(kRoom);
+  transfer.mutable_new_agent()->set_user_id("a-2");
+  transfer.mutable_new_agent()->set_team("team-b");
+  *transfer.mutable_new_agent()->mutable_media() = PlainOffer(40010);
+  transfer.set_reason("escalated to billing");
+  transfer.set_request_id("t1");
+  absl::StatusOr<v1::TransferCallResponse> response =
+      broker_->TransferCall("integrator", transfer);
+  ASSERT_OK(response);
+
+  ASSERT_EQ(response->supervision_outcomes_size(), 3);
+  using O = v1::TransferCallResponse::SupervisionOutcome;
+  const O& kept = response->supervision_outcomes(0);
+  EXPECT_EQ(kept.supervision(), lead->name());
+  EXPECT_EQ(kept.outcome(), O::KEPT);
+  EXPECT_EQ(kept.mode(), v1::MODE_WHISPER);
+  const O& lowered = response->supervision_outcomes(1);
+  EXPECT_EQ(lowered.supervision(), coach->name());
+  EXPECT_EQ(lowered.outcome(), O::DOWNGRADED);
+  EXPECT_EQ(lowered.mode(), v1::MODE_LISTEN);
+  EXPECT_EQ(lowered.policy_rule(), "grant-coach-a-elsewhere");
+  const O& detached = response->supervision_outcomes(2);
+  EXPECT_EQ(detached.supervision(), qa->name());
+  EXPECT_EQ(detached.outcome(), O::DETACHED);
+  EXPECT_EQ(detached.policy_rule(), "default-deny");
+  EXPECT_FALSE(detached.reason().empty());
+
+  // The media: the new agent replaces the old in the matrix; the
+  // whisperer now whispers to the new agent; the detached listener's leg
+  // is gone and the downgraded one only listens.
+  const std::vector<std::string> log = media_.log();
+  EXPECT_THAT(log, ::testing::Contains("AddLeg agent-2"));
+  EXPECT_THAT(log, ::testing::Contains("RemoveLeg agent-1"));
+  EXPECT_THAT(log, ::testing::Contains("RemoveLeg supervisor-3"));
+  const std::set<std::string> routes = media_.routing(kRoom);
+  EXPECT_EQ(routes,
+            (std::set<std::string>{
+                "customer>agent-2", "agent-2>customer", "customer>supervisor-1",
+                "agent-2>supervisor-1", "supervisor-1>agent-2",
+                "customer>supervisor-2", "agent-2>supervisor-2",
+                // the design: staff hear a whispering colleague
+                "supervisor-1>supervisor-2"}));
+
+  std::vector<v1::EventType> types;
+  std::string previous_agent;
+  for (const v1::Event& e : Outbox()) {
+    types.push_back(e.type());
+    if (e.type() == v1::EVENT_TYPE_CALL_TRANSFERRED) {
+      previous_agent = e.previous_agent_id();
+      EXPECT_EQ(e.agent_id(), "a-2");
+      EXPECT_EQ(e.team(), "team-b");
+      EXPECT_EQ(e.reason(), "escalated to billing");
+    }
+  }
+  EXPECT_EQ(previous_agent, "a-1");
+  EXPECT_THAT(types,
+              ::testing::Contains(v1::EVENT_TYPE_SUPERVISION_DOWNGRADED));
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_SUPERVISION_DETACHED));
+
+  // A retry returns the first answer and does nothing again.
+  const size_t calls_to_media = media_.log().size();
+  absl::StatusOr<v1::TransferCallResponse> again =
+      broker_->TransferCall("integrator", transfer);
+  ASSERT_OK(again);
+  EXPECT_EQ(again->supervision_outcomes_size(), 3);
+  EXPECT_EQ(media_.log().size(), calls_to_media);
+}
+
+TEST_F(BrokerTest, TransferNeedsTheNewAgentAndTheRightToManage) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::TransferCallRequest transfer;
+  transfer.set_name(kRoom);
+  transfer.set_request_id("t1");
+  EXPECT_THAT(broker_->TransferCall("integrator", transfer).status().message(),
+              HasSubstr("new_agent.user_id"));
+  transfer.mutable_new_agent()->set_user_id("a-2");
+  transfer.mutable_new_agent()->set_team("team-b");
+  *transfer.mutable_new_agent()->mutable_media() = PlainOffer(40010);
+  EXPECT_EQ(broker_->TransferCall("lead1", transfer).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(media_.routing(kRoom), kBase);  // nothing moved
+}
+
 }  // namespace
 }  // namespace sotto::broker::testing
