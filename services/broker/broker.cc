@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -101,6 +103,21 @@ absl::Status ValidateOffer(absl::string_view field,
         field,
         ".remote_key.suite is required (CRYPTO_SUITE_PLAIN_RTP for "
         "unencrypted legs)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateAttributes(
+    const google::protobuf::Map<std::string, std::string>& attributes) {
+  if (attributes.size() > kMaxAttributes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("attributes: at most ", kMaxAttributes, " entries"));
+  }
+  for (const auto& [key, value] : attributes) {
+    if (key.size() + value.size() > kMaxAttributeBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "attributes: each entry at most ", kMaxAttributeBytes, " bytes"));
+    }
   }
   return absl::OkStatus();
 }
@@ -379,15 +396,8 @@ absl::StatusOr<v1::Call> Broker::RegisterCall(
       !s.ok()) {
     return s;
   }
-  if (request.attributes_size() > kMaxAttributes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("attributes: at most ", kMaxAttributes, " entries"));
-  }
-  for (const auto& [key, value] : request.attributes()) {
-    if (key.size() + value.size() > kMaxAttributeBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "attributes: each entry at most ", kMaxAttributeBytes, " bytes"));
-    }
+  if (absl::Status s = ValidateAttributes(request.attributes()); !s.ok()) {
+    return s;
   }
 
   const std::string fingerprint =
@@ -890,6 +900,132 @@ absl::StatusOr<v1::TransferCallResponse> Broker::TransferCall(
       });
 }
 
+absl::StatusOr<v1::Call> Broker::UpdateCall(
+    const std::string& token, const v1::UpdateCallRequest& request) {
+  const std::set<std::string> allowed = {"queue", "attributes",
+                                         "monitoring_disclosed"};
+  if (request.update_mask().paths().empty()) {
+    return absl::InvalidArgumentError(
+        "update_mask is required: any of queue, attributes, "
+        "monitoring_disclosed");
+  }
+  for (const std::string& path : request.update_mask().paths()) {
+    if (allowed.count(path) == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("update_mask: \"", path,
+                       "\" cannot be changed; only queue, attributes, "
+                       "monitoring_disclosed"));
+    }
+  }
+  if (absl::Status s = ValidateAttributes(request.call().attributes());
+      !s.ok()) {
+    return s;
+  }
+  return ManageCall<v1::Call>(
+      token, "UpdateCall", request, request.call().name(), request.request_id(),
+      [&](StoredCall& c,
+          absl::Time now) -> absl::StatusOr<std::vector<v1::Event>> {
+        if (IsEnded(c.record)) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("call ", c.record.name(), " has ended"));
+        }
+        std::vector<std::string> changed;
+        for (const std::string& path : request.update_mask().paths()) {
+          if (path == "queue") {
+            c.record.queue = request.call().queue();
+          } else if (path == "attributes") {
+            c.record.attributes.clear();
+            for (const auto& [key, value] : request.call().attributes()) {
+              c.record.attributes[key] = value;
+            }
+          } else {
+            c.record.monitoring_disclosed =
+                request.call().monitoring_disclosed();
+          }
+          changed.push_back(path);
+        }
+        v1::Event event =
+            MakeCallEvent(c.record, v1::EVENT_TYPE_CALL_UPDATED, now);
+        event.set_reason(absl::StrJoin(changed, ", "));
+        return std::vector<v1::Event>{event};
+      },
+      CallToProto);
+}
+
+absl::StatusOr<v1::Participant> Broker::UpdateParticipantMedia(
+    const std::string& token,
+    const v1::UpdateParticipantMediaRequest& request) {
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(request.participant(), '/');
+  if (parts.size() != 6 || parts[0] != "tenants" || parts[2] != "calls" ||
+      parts[4] != "participants" || !ValidId(parts[1]) || !ValidId(parts[3]) ||
+      !ValidId(parts[5])) {
+    return BadName("participant",
+                   "tenants/{tenant}/calls/{call}/participants/{participant}");
+  }
+  const std::string call_name =
+      absl::StrCat("tenants/", parts[1], "/calls/", parts[3]);
+  const std::string participant_id(parts[5]);
+  if (!request.has_media()) {
+    return absl::InvalidArgumentError("media is required");
+  }
+  if (absl::Status s = ValidateOffer("media", request.media()); !s.ok()) {
+    return s;
+  }
+  return ManageCall<v1::Participant>(
+      token, "UpdateParticipantMedia", request, call_name, request.request_id(),
+      [&](StoredCall& c,
+          absl::Time now) -> absl::StatusOr<std::vector<v1::Event>> {
+        if (IsEnded(c.record)) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("call ", c.record.name(), " has ended"));
+        }
+        const ParticipantRecord* p = nullptr;
+        for (const ParticipantRecord& candidate : c.record.participants) {
+          if (candidate.id == participant_id) p = &candidate;
+        }
+        if (p == nullptr) {
+          return absl::NotFoundError(
+              absl::StrCat("no participant ", request.participant()));
+        }
+        if (p->role == v1::ROLE_SUPERVISOR) {
+          return absl::FailedPreconditionError(
+              "a supervisor's media belongs to its supervision");
+        }
+        if (!p->connected) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "participant ", request.participant(), " has left the call"));
+        }
+        v1::UpdateLegRequest update;
+        update.set_room_id(c.record.name());
+        update.set_leg_id(participant_id);
+        *update.mutable_offer() = request.media();
+        update.set_request_id(MediaRequestId(
+            c.record.tenant, request.request_id(), "update-media"));
+        absl::StatusOr<v1::Leg> leg =
+            media_->UpdateLeg(EngineAddress(c), update);
+        if (!leg.ok()) return leg.status();
+        // The engine keeps our local key unless asked to rotate it: keep
+        // the one the endpoint already has when the answer carries none.
+        v1::MediaAnswer answer = leg->answer();
+        if (answer.local_key().inline_key().empty()) {
+          *answer.mutable_local_key() = c.answers[participant_id].local_key();
+        }
+        c.answers[participant_id] = answer;
+        v1::Event event = MakeCallEvent(
+            c.record, v1::EVENT_TYPE_PARTICIPANT_MEDIA_UPDATED, now);
+        event.set_reason(absl::StrCat("participant ", participant_id));
+        return std::vector<v1::Event>{event};
+      },
+      [&](const StoredCall& c, const CallView& view) {
+        v1::Call call = CallToProto(c, view);
+        for (const v1::Participant& p : call.participants()) {
+          if (p.name() == request.participant()) return p;
+        }
+        return v1::Participant();
+      });
+}
+
 absl::StatusOr<v1::Call> Broker::HoldCall(const std::string& token,
                                           const v1::HoldCallRequest& request) {
   return SetHeld(token, request, request.name(), request.request_id(), true);
@@ -1183,6 +1319,119 @@ absl::StatusOr<v1::Supervision> Broker::GetSupervision(
       *call, *s, ViewFor(*principal, /*manager=*/false, options_.clock()));
 }
 
+absl::StatusOr<bool> Broker::MayView(const v1::Principal& principal,
+                                     const CallRecord& call) {
+  for (v1::Action action : {v1::ACTION_CALLS_MANAGE, v1::ACTION_CALLS_VIEW}) {
+    absl::StatusOr<v1::Decision> decision =
+        Ask(principal, action, call, v1::MODE_UNSPECIFIED);
+    if (!decision.ok()) return decision.status();
+    if (decision->allowed()) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<v1::ListSupervisionsResponse> Broker::ListSupervisions(
+    const std::string& token, const v1::ListSupervisionsRequest& request) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  std::vector<absl::string_view> parts = absl::StrSplit(request.parent(), '/');
+  const bool all_calls = parts.size() == 4 && parts[3] == "-";
+  if (parts.size() != 4 || parts[0] != "tenants" || parts[2] != "calls" ||
+      !ValidId(parts[1]) || (!all_calls && !ValidId(parts[3]))) {
+    return BadName("parent",
+                   "tenants/{tenant}/calls/{call} or tenants/{tenant}/calls/-");
+  }
+  const std::string tenant(parts[1]);
+  if (request.page_size() < 0) {
+    return absl::InvalidArgumentError("page_size must not be negative");
+  }
+  const int page_size = request.page_size() == 0
+                            ? kDefaultPageSize
+                            : std::min(request.page_size(), kMaxPageSize);
+  // The token binds the filters and carries an offset into the ordered
+  // list (calls newest first, supervisions by id).
+  v1::ListSupervisionsRequest filters = request;
+  filters.clear_page_token();
+  filters.clear_page_size();
+  const std::string digest =
+      Fingerprint(*principal, "ListSupervisions", filters).substr(0, 80);
+  int64_t offset = 0;
+  if (!request.page_token().empty()) {
+    std::string decoded;
+    std::vector<std::string> fields;
+    if (absl::WebSafeBase64Unescape(request.page_token(), &decoded)) {
+      fields = absl::StrSplit(decoded, absl::MaxSplits('\n', 1));
+    }
+    if (fields.size() != 2 || fields[0] != digest ||
+        !absl::SimpleAtoi(fields[1], &offset) || offset < 0) {
+      return absl::InvalidArgumentError(
+          "page_token is not from a previous ListSupervisions with these "
+          "filters");
+    }
+  }
+
+  std::vector<StoredCall> calls;
+  if (all_calls) {
+    if (tenant != principal->tenant()) {
+      return absl::NotFoundError(absl::StrCat("no tenant ", tenant));
+    }
+    CallQuery query;
+    query.tenant = tenant;
+    if (!request.include_ended()) {
+      query.states = {CallState::kActive, CallState::kOnHold};
+    }
+    query.limit = kMaxPageSize;
+    // Bounded: a tenant's whole history is a report, not a list.
+    constexpr size_t kMaxCalls = 5000;
+    while (calls.size() < kMaxCalls) {
+      absl::StatusOr<CallPage> page = store_->List(query);
+      if (!page.ok()) return page.status();
+      for (StoredCall& call : page->calls) calls.push_back(std::move(call));
+      if (!page->more || calls.empty()) break;
+      query.after = std::make_pair(calls.back().record.create_time,
+                                   calls.back().record.call_id);
+    }
+  } else {
+    absl::StatusOr<StoredCall> call =
+        LoadVisible(*principal, CallName{tenant, std::string(parts[3]), ""});
+    if (!call.ok()) return call.status();
+    calls.push_back(*std::move(call));
+  }
+
+  const CallView view =
+      ViewFor(*principal, /*manager=*/false, options_.clock());
+  v1::ListSupervisionsResponse response;
+  int64_t index = 0;
+  for (const StoredCall& call : calls) {
+    std::optional<bool> viewer;  // asked once per call, when needed
+    for (const SupervisionRecord& s : call.record.supervisions) {
+      if (!request.include_ended() && s.state != SupervisionState::kActive) {
+        continue;
+      }
+      if (!request.supervisor().empty() &&
+          s.supervisor != request.supervisor()) {
+        continue;
+      }
+      if (s.supervisor != principal->subject()) {
+        if (!viewer.has_value()) {
+          absl::StatusOr<bool> allowed = MayView(*principal, call.record);
+          if (!allowed.ok()) return allowed.status();
+          viewer = *allowed;
+        }
+        if (!*viewer) continue;
+      }
+      if (index++ < offset) continue;
+      if (response.supervisions_size() == page_size) {
+        response.set_next_page_token(absl::WebSafeBase64Escape(
+            absl::StrCat(digest, "\n", offset + page_size)));
+        return response;
+      }
+      *response.add_supervisions() = SupervisionToProto(call, s, view);
+    }
+  }
+  return response;
+}
+
 // ---------------------------------------------------------------------------
 // Watching
 
@@ -1304,17 +1553,8 @@ absl::Status Broker::WatchCalls(const std::string& token,
                       bool refresh) -> absl::StatusOr<bool> {
     auto found = visible.find(record.call_id);
     if (found != visible.end() && !refresh) return found->second;
-    bool allowed = false;
-    for (v1::Action action : {v1::ACTION_CALLS_MANAGE, v1::ACTION_CALLS_VIEW}) {
-      absl::StatusOr<v1::Decision> decision =
-          Ask(*principal, action, record, v1::MODE_UNSPECIFIED);
-      if (!decision.ok()) return decision.status();
-      if (decision->allowed()) {
-        allowed = true;
-        break;
-      }
-    }
-    visible[record.call_id] = allowed;
+    absl::StatusOr<bool> allowed = MayView(*principal, record);
+    if (allowed.ok()) visible[record.call_id] = *allowed;
     return allowed;
   };
 

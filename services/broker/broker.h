@@ -68,6 +68,11 @@ class Broker {
   // or detached, each with the rule and reason in the response and events.
   absl::StatusOr<v1::TransferCallResponse> TransferCall(
       const std::string& token, const v1::TransferCallRequest& request);
+  absl::StatusOr<v1::Call> UpdateCall(const std::string& token,
+                                      const v1::UpdateCallRequest& request);
+  absl::StatusOr<v1::Participant> UpdateParticipantMedia(
+      const std::string& token,
+      const v1::UpdateParticipantMediaRequest& request);
   absl::StatusOr<v1::Call> HoldCall(const std::string& token,
                                     const v1::HoldCallRequest& request);
   absl::StatusOr<v1::Call> ResumeCall(const std::string& token,
@@ -80,6 +85,9 @@ class Broker {
       const std::string& token, const v1::DeleteSupervisionRequest& request);
   absl::StatusOr<v1::Supervision> GetSupervision(
       const std::string& token, const v1::GetSupervisionRequest& request);
+
+  absl::StatusOr<v1::ListSupervisionsResponse> ListSupervisions(
+      const std::string& token, const v1::ListSupervisionsRequest& request);
 
   // Watch streams: a snapshot first (event type unspecified), then every
   // change, until the call ends (WatchCall: OK), the client goes
@@ -118,6 +126,10 @@ class Broker {
   // audited); `manager` tells which.
   absl::Status RequireViewer(const v1::Principal& principal,
                              const CallRecord& call, bool* manager);
+  // Whether the principal manages or may view the call (no audit: used
+  // to filter lists and streams, not to refuse a request).
+  absl::StatusOr<bool> MayView(const v1::Principal& principal,
+                               const CallRecord& call);
   // The CallEvent a watcher gets: the event with the call as stored now,
   // without any media key.
   v1::CallEvent WatchedEvent(const v1::Event& event, const StoredCall& call);

@@ -93,6 +93,28 @@ grpc::Status BrokerService::TransferCall(grpc::ServerContext* context,
                 response);
 }
 
+grpc::Status BrokerService::UpdateCall(grpc::ServerContext* context,
+                                       const v1::UpdateCallRequest* request,
+                                       v1::Call* response) {
+  return Answer(broker_->UpdateCall(BearerToken(*context), *request), response);
+}
+
+grpc::Status BrokerService::UpdateParticipantMedia(
+    grpc::ServerContext* context,
+    const v1::UpdateParticipantMediaRequest* request,
+    v1::Participant* response) {
+  return Answer(
+      broker_->UpdateParticipantMedia(BearerToken(*context), *request),
+      response);
+}
+
+grpc::Status BrokerService::ListSupervisions(
+    grpc::ServerContext* context, const v1::ListSupervisionsRequest* request,
+    v1::ListSupervisionsResponse* response) {
+  return Answer(broker_->ListSupervisions(BearerToken(*context), *request),
+                response);
+}
+
 grpc::Status BrokerService::HoldCall(grpc::ServerContext* context,
                                      const v1::HoldCallRequest* request,
                                      v1::Call* response) {

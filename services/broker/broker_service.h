@@ -34,6 +34,16 @@ class BrokerService final : public v1::Broker::Service {
   grpc::Status TransferCall(grpc::ServerContext* context,
                             const v1::TransferCallRequest* request,
                             v1::TransferCallResponse* response) override;
+  grpc::Status UpdateCall(grpc::ServerContext* context,
+                          const v1::UpdateCallRequest* request,
+                          v1::Call* response) override;
+  grpc::Status UpdateParticipantMedia(
+      grpc::ServerContext* context,
+      const v1::UpdateParticipantMediaRequest* request,
+      v1::Participant* response) override;
+  grpc::Status ListSupervisions(
+      grpc::ServerContext* context, const v1::ListSupervisionsRequest* request,
+      v1::ListSupervisionsResponse* response) override;
   grpc::Status HoldCall(grpc::ServerContext* context,
                         const v1::HoldCallRequest* request,
                         v1::Call* response) override;

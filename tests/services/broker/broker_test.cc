@@ -804,5 +804,117 @@ TEST_F(BrokerTest, TransferNeedsTheNewAgentAndTheRightToManage) {
   EXPECT_EQ(media_.routing(kRoom), kBase);  // nothing moved
 }
 
+TEST_F(BrokerTest, UpdateCallChangesOnlyTheMaskedFields) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::UpdateCallRequest update;
+  update.mutable_call()->set_name(kRoom);
+  update.mutable_call()->set_queue("billing");
+  update.mutable_call()->set_monitoring_disclosed(false);  // not in the mask
+  update.set_request_id("u1");
+  EXPECT_THAT(broker_->UpdateCall("integrator", update).status().message(),
+              HasSubstr("update_mask is required"));
+  update.mutable_update_mask()->add_paths("agent");
+  EXPECT_THAT(broker_->UpdateCall("integrator", update).status().message(),
+              HasSubstr("\"agent\" cannot be changed"));
+  update.mutable_update_mask()->clear_paths();
+  update.mutable_update_mask()->add_paths("queue");
+  absl::StatusOr<v1::Call> updated = broker_->UpdateCall("integrator", update);
+  ASSERT_OK(updated);
+  EXPECT_EQ(updated->queue(), "billing");
+  EXPECT_TRUE(updated->monitoring_disclosed());
+  EXPECT_EQ(updated->attributes_size(), 0);
+  const std::vector<v1::Event> events = Outbox();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().type(), v1::EVENT_TYPE_CALL_UPDATED);
+  EXPECT_EQ(events.back().queue(), "billing");
+  EXPECT_EQ(events.back().reason(), "queue");
+  EXPECT_EQ(broker_->UpdateCall("lead1", update).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(BrokerTest, UpdateParticipantMediaReKeysTheSameLeg) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  absl::StatusOr<v1::Supervision> s = Supervise("lead1", v1::MODE_LISTEN, "s1");
+  ASSERT_OK(s);
+  v1::UpdateParticipantMediaRequest update;
+  update.set_participant(absl::StrCat(kRoom, "/participants/customer"));
+  *update.mutable_media() = PlainOffer(41000);
+  update.set_request_id("m1");
+  absl::StatusOr<v1::Participant> customer =
+      broker_->UpdateParticipantMedia("integrator", update);
+  ASSERT_OK(customer);
+  EXPECT_EQ(customer->name(), update.participant());
+  // The endpoint keeps the key it has: the engine did not rotate ours.
+  EXPECT_EQ(customer->media().local_key().inline_key(), "key-customer");
+  EXPECT_THAT(media_.log(), ::testing::Contains("UpdateLeg customer"));
+  EXPECT_EQ(media_.routing(kRoom),
+            With(kBase, {"customer>supervisor-1", "agent-1>supervisor-1"}));
+
+  update.set_participant(absl::StrCat(kRoom, "/participants/supervisor-1"));
+  update.set_request_id("m2");
+  EXPECT_EQ(
+      broker_->UpdateParticipantMedia("integrator", update).status().code(),
+      absl::StatusCode::kFailedPrecondition);
+  update.set_participant(absl::StrCat(kRoom, "/participants/nobody"));
+  update.set_request_id("m3");
+  EXPECT_EQ(
+      broker_->UpdateParticipantMedia("integrator", update).status().code(),
+      absl::StatusCode::kNotFound);
+  update.set_participant(absl::StrCat(kRoom, "/legs/customer"));
+  EXPECT_THAT(
+      broker_->UpdateParticipantMedia("integrator", update).status().message(),
+      HasSubstr("participants/{participant}"));
+}
+
+TEST_F(BrokerTest, ListSupervisionsShowsOwnAndViewableOnesInPages) {
+  using A = v1::Action;
+  policy_.AddUser("blind", "acme", "blind",
+                  {{A::ACTION_CALLS_SUPERVISE}, {v1::MODE_LISTEN}, 0, 0, {}});
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  ASSERT_OK(Supervise("lead1", v1::MODE_LISTEN, "s1"));
+  ASSERT_OK(Supervise("lead2", v1::MODE_LISTEN, "s2"));
+  ASSERT_OK(Supervise("blind", v1::MODE_LISTEN, "s3"));
+
+  v1::ListSupervisionsRequest list;
+  list.set_parent("tenants/acme/calls/-");
+  list.set_page_size(2);
+  absl::StatusOr<v1::ListSupervisionsResponse> page =
+      broker_->ListSupervisions("lead1", list);
+  ASSERT_OK(page);
+  ASSERT_EQ(page->supervisions_size(), 2);
+  ASSERT_FALSE(page->next_page_token().empty());
+  list.set_page_token(page->next_page_token());
+  absl::StatusOr<v1::ListSupervisionsResponse> rest =
+      broker_->ListSupervisions("lead1", list);
+  ASSERT_OK(rest);
+  ASSERT_EQ(rest->supervisions_size(), 1);
+  EXPECT_TRUE(rest->next_page_token().empty());
+  EXPECT_EQ(rest->supervisions(0).supervisor(), "blind");
+  // Another filter with the old token is refused.
+  list.set_supervisor("lead-2");
+  EXPECT_EQ(broker_->ListSupervisions("lead1", list).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  list.clear_page_token();
+  absl::StatusOr<v1::ListSupervisionsResponse> filtered =
+      broker_->ListSupervisions("lead1", list);
+  ASSERT_OK(filtered);
+  ASSERT_EQ(filtered->supervisions_size(), 1);
+  EXPECT_EQ(filtered->supervisions(0).supervisor(), "lead-2");
+
+  // Without the right to view the call, only one's own.
+  v1::ListSupervisionsRequest mine;
+  mine.set_parent(kRoom);
+  absl::StatusOr<v1::ListSupervisionsResponse> own =
+      broker_->ListSupervisions("blind", mine);
+  ASSERT_OK(own);
+  ASSERT_EQ(own->supervisions_size(), 1);
+  EXPECT_EQ(own->supervisions(0).supervisor(), "blind");
+  EXPECT_EQ(own->supervisions(0).media().local_key().inline_key(),
+            "key-supervisor-3");
+  mine.set_parent("tenants/globex/calls/-");
+  EXPECT_EQ(broker_->ListSupervisions("blind", mine).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace sotto::broker::testing
