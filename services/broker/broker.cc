@@ -1433,6 +1433,139 @@ absl::StatusOr<v1::ListSupervisionsResponse> Broker::ListSupervisions(
 }
 
 // ---------------------------------------------------------------------------
+// Housekeeping: shared placement, dead engines, reconciliation
+
+void Broker::Maintain() {
+  const absl::Time now = options_.clock();
+  std::lock_guard<std::mutex> lock(maintenance_mu_);
+  if (started_ == absl::InfinitePast()) started_ = now;
+
+  // What this replica heard from engines goes to the shared store; what
+  // the others heard comes back.
+  for (const EngineRecord& engine : engines_->List()) {
+    if (engine.state == EngineRecord::State::kDead) continue;
+    auto saved = saved_heartbeats_.find(engine.engine_id);
+    if (saved != saved_heartbeats_.end() &&
+        saved->second >= engine.last_heartbeat) {
+      continue;
+    }
+    if (store_->SaveEngine(engine).ok()) {
+      saved_heartbeats_[engine.engine_id] = engine.last_heartbeat;
+    }
+  }
+  absl::StatusOr<std::vector<EngineRecord>> shared = store_->LoadEngines();
+  if (shared.ok()) {
+    for (const EngineRecord& engine : *shared) engines_->Observe(engine);
+  }
+
+  // After a restart the stored heartbeats are old: give live engines one
+  // lease to show up before anything is declared dead.
+  if (now - started_ >= engines_->lease()) {
+    for (const std::string& dead : engines_->ExpireLeases(now)) {
+      reconciled_.erase(dead);
+      FailCallsOn(dead, absl::StrCat("media engine ", dead,
+                                     " stopped answering (lease expired)"));
+    }
+  }
+
+  for (const EngineRecord& engine : engines_->List()) {
+    if (engine.state == EngineRecord::State::kDead ||
+        now - engine.last_heartbeat > engines_->lease() ||
+        reconciled_.count(engine.engine_id) > 0) {
+      continue;
+    }
+    if (ReconcileEngine(engine).ok()) reconciled_.insert(engine.engine_id);
+  }
+}
+
+void Broker::FailCallsOn(const std::string& engine_id,
+                         const std::string& reason) {
+  absl::StatusOr<std::vector<StoredCall>> calls =
+      store_->LiveCallsOnEngine(engine_id);
+  if (!calls.ok()) return;  // next pass
+  for (const StoredCall& call : *calls) {
+    (void)FailCall(call.record.tenant, call.record.call_id, reason);
+  }
+  if (!calls->empty()) {
+    service_kit::LogWarning("calls failed with their media engine",
+                            {{"engine", engine_id},
+                             {"calls", absl::StrCat(calls->size())},
+                             {"reason", reason}});
+  }
+}
+
+absl::Status Broker::FailCall(const std::string& tenant,
+                              const std::string& call_id,
+                              const std::string& reason) {
+  const absl::Time now = options_.clock();
+  return MutateCall(
+             CallName{tenant, call_id, ""},
+             [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+               absl::StatusOr<Change> change =
+                   End(c.record, /*failed=*/true, reason, now);
+               if (!change.ok()) return change.status();
+               for (v1::Event& event : change->events) {
+                 event.set_actor("broker");
+               }
+               if (!change->events.empty()) engines_->Release(c.engine_id);
+               return change->events;
+             },
+             [](const StoredCall&) { return std::nullopt; })
+      .status();
+}
+
+absl::Status Broker::ReconcileEngine(const EngineRecord& engine) {
+  absl::StatusOr<v1::ListRoomsResponse> rooms =
+      media_->ListRooms(engine.control_address);
+  if (!rooms.ok()) return rooms.status();
+  absl::StatusOr<std::vector<StoredCall>> calls =
+      store_->LiveCallsOnEngine(engine.engine_id);
+  if (!calls.ok()) return calls.status();
+  std::map<std::string, const v1::Room*> by_id;
+  for (const v1::Room& room : rooms->rooms()) by_id[room.room_id()] = &room;
+  int kept = 0, failed = 0, removed = 0;
+  for (const StoredCall& call : *calls) {
+    const std::string room_id = call.record.name();
+    if (by_id.erase(room_id) > 0) {
+      // The room lives on (its audio never stopped): make sure it mixes by
+      // the stored matrix, whatever happened while no broker watched.
+      (void)MutateCall(
+          CallName{call.record.tenant, call.record.call_id, ""},
+          [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+            if (IsEnded(c.record)) return std::vector<v1::Event>();
+            if (absl::Status s = ApplyRouting(c); !s.ok()) return s;
+            return std::vector<v1::Event>();
+          },
+          [](const StoredCall&) { return std::nullopt; });
+      ++kept;
+    } else {
+      (void)FailCall(call.record.tenant, call.record.call_id,
+                     absl::StrCat("media engine ", engine.engine_id,
+                                  " no longer has the call's room (it "
+                                  "restarted)"));
+      ++failed;
+    }
+  }
+  // Rooms no call owns: a call ended while no broker could tell the
+  // engine, or a registration that died before it committed. Young rooms
+  // may be a registration in flight on another replica: left alone.
+  const absl::Time now = options_.clock();
+  for (const auto& [room_id, room] : by_id) {
+    if (now - TimeFromProto(room->create_time()) < absl::Minutes(1)) continue;
+    v1::DeleteRoomRequest remove;
+    remove.set_room_id(room_id);
+    remove.set_request_id(MediaRequestId("reconcile", "", "orphan"));
+    if (media_->DeleteRoom(engine.control_address, remove).ok()) ++removed;
+  }
+  service_kit::LogInfo("reconciled with media engine",
+                       {{"engine", engine.engine_id},
+                        {"calls_kept", absl::StrCat(kept)},
+                        {"calls_failed", absl::StrCat(failed)},
+                        {"orphan_rooms_removed", absl::StrCat(removed)}});
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
 // Watching
 
 namespace {

@@ -19,8 +19,10 @@
 
 #include <array>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -102,6 +104,15 @@ class Broker {
                           const v1::WatchCallsRequest& request,
                           const CallEventWriter& write,
                           const std::function<bool()>& cancelled);
+
+  // One pass of housekeeping (main runs it every second): shares engine
+  // registrations and heartbeats with the other replicas through the
+  // store; fails the live calls of engines whose lease expired (after a
+  // grace of one lease from start, so engines can re-register after a
+  // broker restart); reconciles each engine this replica has not checked
+  // yet with its room list (rooms of live calls get the stored matrix
+  // again, live calls without a room fail, old orphan rooms are deleted).
+  void Maintain();
 
   // Rung after every store write; the outbox forwarder waits on it too.
   EventBell* event_bell() { return &bell_; }
@@ -202,6 +213,11 @@ class Broker {
       const std::function<Response(const StoredCall&, const CallView&)>&
           render);
 
+  void FailCallsOn(const std::string& engine_id, const std::string& reason);
+  absl::Status FailCall(const std::string& tenant, const std::string& call_id,
+                        const std::string& reason);
+  absl::Status ReconcileEngine(const EngineRecord& engine);
+
   std::mutex& LockFor(const std::string& tenant, const std::string& call_id);
 
   PolicyClient* const policy_;
@@ -211,6 +227,10 @@ class Broker {
   const BrokerOptions options_;
   std::array<std::mutex, 64> call_locks_;
   EventBell bell_;
+  std::mutex maintenance_mu_;  // one Maintain() at a time; guards below
+  absl::Time started_ = absl::InfinitePast();
+  std::map<std::string, absl::Time> saved_heartbeats_;
+  std::set<std::string> reconciled_;
 };
 
 }  // namespace sotto::broker

@@ -3,10 +3,14 @@
 // Flags and wiring only: the logic is Broker (broker.h), the store
 // SqlCallStore, the gRPC adapters broker_service.h.
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "absl/flags/flag.h"
@@ -147,14 +151,39 @@ int main(int argc, char** argv) {
         broker::OutboxForwarderOptions(), runner.metrics_registry().get());
     forwarder->Start();
   }
-  // Watch streams end first (their clients reconnect elsewhere), then the
-  // forwarder delivers what it can.
-  runner.AddDrainHook([&core, &forwarder](absl::Time deadline) {
-    core.StopWatches();
-    if (forwarder) {
-      forwarder->Stop(std::min(absl::Seconds(2), deadline - absl::Now()));
+  // Housekeeping every second: shared placement, dead engines,
+  // reconciliation after a restart (Broker::Maintain).
+  std::mutex maintenance_mu;
+  std::condition_variable maintenance_cv;
+  bool stopping = false;
+  std::thread maintenance([&] {
+    std::unique_lock<std::mutex> lock(maintenance_mu);
+    while (!stopping) {
+      lock.unlock();
+      core.Maintain();
+      lock.lock();
+      maintenance_cv.wait_for(lock, std::chrono::seconds(1),
+                              [&] { return stopping; });
     }
   });
+  auto stop_maintenance = [&] {
+    {
+      std::lock_guard<std::mutex> lock(maintenance_mu);
+      stopping = true;
+    }
+    maintenance_cv.notify_all();
+    if (maintenance.joinable()) maintenance.join();
+  };
+  // Watch streams end first (their clients reconnect elsewhere), then the
+  // forwarder delivers what it can.
+  runner.AddDrainHook(
+      [&core, &forwarder, &stop_maintenance](absl::Time deadline) {
+        stop_maintenance();
+        core.StopWatches();
+        if (forwarder) {
+          forwarder->Stop(std::min(absl::Seconds(2), deadline - absl::Now()));
+        }
+      });
   runner.AddService(&broker_service, sotto::v1::Broker::service_full_name());
   runner.AddService(&registry_service,
                     sotto::v1::EngineRegistry::service_full_name());
@@ -165,5 +194,7 @@ int main(int argc, char** argv) {
                 {"store", absl::StartsWith(store_spec, "sqlite:")
                               ? store_spec
                               : std::string("postgresql")}});
-  return kit::ExitCodeFor(runner.Run());
+  const absl::Status result = runner.Run();
+  stop_maintenance();  // if Run failed before draining
+  return kit::ExitCodeFor(result);
 }

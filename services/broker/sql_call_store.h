@@ -42,6 +42,10 @@ class SqlCallStore final : public CallStore {
   absl::StatusOr<std::vector<OutboxEntry>> EventsAfter(int64_t after_sequence,
                                                        int limit) override;
   absl::StatusOr<int64_t> LastEventSequence() override;
+  absl::StatusOr<std::vector<StoredCall>> LiveCallsOnEngine(
+      const std::string& engine_id) override;
+  absl::Status SaveEngine(const EngineRecord& engine) override;
+  absl::StatusOr<std::vector<EngineRecord>> LoadEngines() override;
 
  private:
   explicit SqlCallStore(sql::Database* db) : db_(db) {}
