@@ -1152,6 +1152,7 @@ absl::StatusOr<v1::Supervision> Broker::CreateSupervision(
           (void)media_->RemoveLeg(EngineAddress(c), remove);
           return routed;
         }
+        PlayCues(c, v1::MODE_UNSPECIFIED, request.mode(), *decision);
         change->events.insert(change->events.begin(),
                               Granted(*principal, v1::ACTION_CALLS_SUPERVISE,
                                       c.record, request.mode(), *decision));
@@ -1207,14 +1208,20 @@ absl::StatusOr<v1::Supervision> Broker::SetSupervisionMode(
   absl::StatusOr<StoredCall> after = MutateCall(
       name,
       [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+        const SupervisionRecord* before =
+            c.record.FindSupervision(supervision_id);
+        const v1::Mode existing_mode =
+            before == nullptr ? v1::MODE_UNSPECIFIED : before->mode;
         absl::StatusOr<Change> change =
             SetMode(c.record, supervision_id, request.mode(),
                     request.preempt_takeover(), grant, now);
+        const v1::Mode previous_mode = existing_mode;
         if (!change.ok()) return change.status();
         RememberPrincipal(c.record, supervision_id, *principal);
         if (change->events.empty()) return change->events;  // same mode
         // Returns once the engine mixes by the new matrix.
         if (absl::Status routed = ApplyRouting(c); !routed.ok()) return routed;
+        PlayCues(c, previous_mode, request.mode(), *decision);
         change->events.insert(change->events.begin(),
                               Granted(*principal, v1::ACTION_CALLS_SUPERVISE,
                                       c.record, request.mode(), *decision));
@@ -1430,6 +1437,53 @@ absl::StatusOr<v1::ListSupervisionsResponse> Broker::ListSupervisions(
     }
   }
   return response;
+}
+
+void Broker::PlayCues(const StoredCall& call, v1::Mode from, v1::Mode to,
+                      const v1::Decision& decision) {
+  const v1::SupervisionTerms& terms = decision.supervision();
+  v1::PlayAudioRequest play;
+  play.set_room_id(call.record.name());
+  play.set_request_id(MediaRequestId(call.record.tenant, "", "cue"));
+  const ParticipantRecord* agent = call.record.Agent();
+  const bool whisper_starts =
+      to == v1::MODE_WHISPER && from != v1::MODE_WHISPER;
+  const bool customer_joined =
+      (to == v1::MODE_BARGE || to == v1::MODE_TAKEOVER) &&
+      from != v1::MODE_BARGE && from != v1::MODE_TAKEOVER;
+  if (whisper_starts && terms.whisper_cue_tone() && agent != nullptr) {
+    // Two short high beeps only the agent hears: "someone is coaching".
+    play.add_sink_leg_ids(agent->id);
+    v1::PlayAudioRequest::Tone* tone = play.mutable_tone();
+    tone->set_frequency_hz(1000);
+    tone->mutable_duration()->set_nanos(120'000'000);
+    tone->set_repeat(1);
+    tone->mutable_gap()->set_nanos(80'000'000);
+    tone->set_level_dbfs(-20);
+  } else if (customer_joined && terms.customer_announcement()) {
+    play.add_sink_leg_ids("customer");
+    if (!options_.customer_announcement_pcm.empty()) {
+      play.set_pcm_s16le_8k(options_.customer_announcement_pcm);
+    } else {
+      // The monitoring notice tone: 1400 Hz, three short beeps.
+      v1::PlayAudioRequest::Tone* tone = play.mutable_tone();
+      tone->set_frequency_hz(1400);
+      tone->mutable_duration()->set_nanos(200'000'000);
+      tone->set_repeat(2);
+      tone->mutable_gap()->set_nanos(150'000'000);
+      tone->set_level_dbfs(-18);
+    }
+  } else {
+    return;
+  }
+  // The mode is in force already; a cue that cannot play is logged, not
+  // a reason to undo it.
+  absl::Status played = media_->PlayAudio(EngineAddress(call), play);
+  if (!played.ok()) {
+    service_kit::LogWarning("cue could not be played",
+                            {{"call", call.record.name()},
+                             {"error", std::string(played.message())}});
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -44,6 +44,10 @@ struct BrokerOptions {
   // How often a watch stream looks at the store when no write of this
   // replica woke it: the latency of seeing another replica's changes.
   absl::Duration watch_poll = absl::Milliseconds(250);
+  // What the customer hears when a supervisor barges in or takes over and
+  // policy asks for an announcement (8 kHz s16le mono PCM, at most 30 s).
+  // Empty: a 1400 Hz notice tone.
+  std::string customer_announcement_pcm;
 };
 
 // Receives a watch stream's events; false when the client is gone.
@@ -213,6 +217,10 @@ class Broker {
       const std::function<Response(const StoredCall&, const CallView&)>&
           render);
 
+  // Policy's cues after a mode change took effect: the whisper cue tone
+  // to the agent, the announcement to the customer on barge/takeover.
+  void PlayCues(const StoredCall& call, v1::Mode from, v1::Mode to,
+                const v1::Decision& decision);
   void FailCallsOn(const std::string& engine_id, const std::string& reason);
   absl::Status FailCall(const std::string& tenant, const std::string& call_id,
                         const std::string& reason);

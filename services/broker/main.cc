@@ -6,6 +6,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,6 +44,12 @@ ABSL_FLAG(std::string, reporting_address, "",
           "host:port of the sotto.v1.Reporting service the outbox forwarder "
           "delivers events to. Empty: events stay in the outbox (the store) "
           "until a broker with a reporting address delivers them.");
+ABSL_FLAG(std::string, customer_announcement_pcm, "",
+          "File of 8 kHz signed 16-bit little-endian mono PCM (at most 30 s) "
+          "the customer hears when a supervisor barges in or takes over and "
+          "policy asks for an announcement. Empty: a 1400 Hz notice tone. "
+          "Make one with: sox notice.wav -r 8000 -c 1 -b 16 -e signed "
+          "-t raw notice.pcm");
 ABSL_FLAG(std::string, store, "sqlite:var/broker/broker.db",
           "Where calls are kept: sqlite:PATH (embedded, one file) or a "
           "PostgreSQL connection string (postgresql://... or key=value).");
@@ -133,7 +141,26 @@ int main(int argc, char** argv) {
   broker::GrpcMediaClient media(*credentials, kit::MakeChannelArguments(tls),
                                 *timeout);
   broker::EngineRegistry engines(*lease);
-  broker::Broker core(&policy, &media, store->get(), &engines);
+  broker::BrokerOptions broker_options;
+  if (const std::string path = absl::GetFlag(FLAGS_customer_announcement_pcm);
+      !path.empty()) {
+    std::ifstream file(path, std::ios::binary);
+    std::string pcm((std::istreambuf_iterator<char>(file)),
+                    std::istreambuf_iterator<char>());
+    constexpr size_t kMaxBytes = 30 * 8000 * 2;
+    if (!file.good() && !file.eof()) {
+      return kit::ExitCodeFor(absl::InvalidArgumentError(
+          absl::StrCat("--customer_announcement_pcm: cannot read ", path)));
+    }
+    if (pcm.empty() || pcm.size() > kMaxBytes || pcm.size() % 2 != 0) {
+      return kit::ExitCodeFor(absl::InvalidArgumentError(
+          absl::StrCat("--customer_announcement_pcm: ", path,
+                       " must hold 1 sample to 30 s of 8 kHz 16-bit PCM (",
+                       pcm.size(), " bytes)")));
+    }
+    broker_options.customer_announcement_pcm = std::move(pcm);
+  }
+  broker::Broker core(&policy, &media, store->get(), &engines, broker_options);
   broker::BrokerService broker_service(&core);
   broker::EngineRegistryService registry_service(&engines);
 

@@ -31,6 +31,8 @@ class FakePolicy final : public PolicyClient {
     // On other teams' calls: these modes (and viewing, if any).
     std::vector<v1::Mode> modes_elsewhere = {};
     v1::Mode downgrade_to = v1::MODE_UNSPECIFIED;
+    bool whisper_cue_tone = false;
+    bool customer_announcement = false;
   };
 
   void AddUser(const std::string& token, const std::string& tenant,
@@ -86,6 +88,9 @@ class FakePolicy final : public PolicyClient {
       decision.mutable_supervision()->add_allowed_modes(mode);
     }
     decision.mutable_supervision()->set_downgrade_to(g.downgrade_to);
+    decision.mutable_supervision()->set_whisper_cue_tone(g.whisper_cue_tone);
+    decision.mutable_supervision()->set_customer_announcement(
+        g.customer_announcement);
     decision.mutable_supervision()->set_takeover_rank(g.rank);
     decision.mutable_supervision()->set_max_supervisors_per_call(
         g.max_supervisors);

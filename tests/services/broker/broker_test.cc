@@ -1015,5 +1015,43 @@ TEST_F(BrokerTest, EnginesRegisteredOnOneReplicaPlaceCallsOnAnother) {
   EXPECT_EQ(call->media_engine(), "media-0");
 }
 
+TEST_F(BrokerTest, CuesFollowPolicyOnlyWhenTheModeStarts) {
+  using A = v1::Action;
+  const std::vector<v1::Mode> all = {v1::MODE_LISTEN, v1::MODE_WHISPER,
+                                     v1::MODE_BARGE, v1::MODE_TAKEOVER};
+  FakePolicy::Grant cued{
+      {A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE}, all, 10, 3};
+  cued.whisper_cue_tone = true;
+  cued.customer_announcement = true;
+  policy_.AddUser("cued", "acme", "cued", cued);
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  auto plays = [&] {
+    std::vector<std::string> out;
+    for (const std::string& entry : media_.log()) {
+      if (absl::StartsWith(entry, "PlayAudio")) out.push_back(entry);
+    }
+    return out;
+  };
+  // lead1's grant has no cues: nothing plays.
+  absl::StatusOr<v1::Supervision> quiet =
+      Supervise("lead1", v1::MODE_WHISPER, "q1");
+  ASSERT_OK(quiet);
+  ASSERT_OK(Switch("lead1", quiet->name(), v1::MODE_BARGE, "q2"));
+  EXPECT_TRUE(plays().empty());
+  ASSERT_OK(Switch("lead1", quiet->name(), v1::MODE_LISTEN, "q3"));
+
+  absl::StatusOr<v1::Supervision> s = Supervise("cued", v1::MODE_LISTEN, "s1");
+  ASSERT_OK(s);
+  EXPECT_TRUE(plays().empty());
+  ASSERT_OK(Switch("cued", s->name(), v1::MODE_WHISPER, "m1"));
+  EXPECT_THAT(plays(), ElementsAre("PlayAudio tone to agent-1"));
+  ASSERT_OK(Switch("cued", s->name(), v1::MODE_BARGE, "m2"));
+  EXPECT_THAT(plays(), ElementsAre("PlayAudio tone to agent-1",
+                                   "PlayAudio tone to customer"));
+  // BARGE -> TAKEOVER: the customer already hears the supervisor.
+  ASSERT_OK(Switch("cued", s->name(), v1::MODE_TAKEOVER, "m3"));
+  EXPECT_EQ(plays().size(), 2u);
+}
+
 }  // namespace
 }  // namespace sotto::broker::testing
