@@ -151,6 +151,19 @@ CallView ViewFor(const v1::Principal& principal, bool manager, absl::Time now) {
   return view;
 }
 
+// The principal a supervision was last asked for (see RememberPrincipal);
+// its bare subject if none was kept.
+v1::Principal SupervisorOf(const CallRecord& call, const SupervisionRecord& s) {
+  v1::Principal supervisor;
+  if (!supervisor.ParseFromString(s.principal) ||
+      supervisor.subject().empty()) {
+    supervisor.Clear();
+    supervisor.set_tenant(call.tenant);
+    supervisor.set_subject(s.supervisor);
+  }
+  return supervisor;
+}
+
 }  // namespace
 
 Broker::Broker(PolicyClient* policy, MediaClient* media, CallStore* store,
@@ -177,12 +190,13 @@ absl::StatusOr<v1::Principal> Broker::Authenticate(const std::string& token) {
 
 absl::StatusOr<v1::Decision> Broker::Ask(const v1::Principal& principal,
                                          v1::Action action,
-                                         const CallRecord& call,
-                                         v1::Mode mode) {
+                                         const CallRecord& call, v1::Mode mode,
+                                         const std::string& reason) {
   v1::AuthorizeRequest request;
   *request.mutable_principal() = principal;
   request.set_action(action);
   request.set_mode(mode);
+  request.set_reason(reason);
   v1::ResourceAttributes* resource = request.mutable_resource();
   resource->set_tenant(call.tenant);
   resource->set_call(call.name());
@@ -201,14 +215,17 @@ absl::StatusOr<v1::Decision> Broker::Ask(const v1::Principal& principal,
     (*resource->mutable_attributes())[key] = value;
   }
   resource->set_monitoring_disclosed(call.monitoring_disclosed);
+  resource->set_agent_declined_whisper(call.agent_declined_whisper);
   return policy_->Authorize(request);
 }
 
 absl::StatusOr<v1::Decision> Broker::Require(const v1::Principal& principal,
                                              v1::Action action,
                                              const CallRecord& call,
-                                             v1::Mode mode) {
-  absl::StatusOr<v1::Decision> decision = Ask(principal, action, call, mode);
+                                             v1::Mode mode,
+                                             const std::string& reason) {
+  absl::StatusOr<v1::Decision> decision =
+      Ask(principal, action, call, mode, reason);
   if (!decision.ok()) return decision.status();
   if (!decision->allowed()) {
     AuditDenied(principal, action, call, mode, *decision);
@@ -773,12 +790,7 @@ absl::StatusOr<v1::TransferCallResponse> Broker::TransferCall(
         // is after the transfer (Transfer adds the new agent first).
         auto decide = [&](const SupervisionRecord& s) {
           TransferDecision out;
-          v1::Principal supervisor;
-          if (!supervisor.ParseFromString(s.principal) ||
-              supervisor.subject().empty()) {
-            supervisor.set_tenant(c.record.tenant);
-            supervisor.set_subject(s.supervisor);
-          }
+          const v1::Principal supervisor = SupervisorOf(c.record, s);
           absl::StatusOr<v1::Decision> keep =
               Ask(supervisor, v1::ACTION_CALLS_SUPERVISE, c.record, s.mode);
           if (!keep.ok()) {
@@ -902,19 +914,19 @@ absl::StatusOr<v1::TransferCallResponse> Broker::TransferCall(
 
 absl::StatusOr<v1::Call> Broker::UpdateCall(
     const std::string& token, const v1::UpdateCallRequest& request) {
-  const std::set<std::string> allowed = {"queue", "attributes",
-                                         "monitoring_disclosed"};
+  const std::set<std::string> allowed = {
+      "queue", "attributes", "monitoring_disclosed", "agent_declined_whisper"};
   if (request.update_mask().paths().empty()) {
     return absl::InvalidArgumentError(
         "update_mask is required: any of queue, attributes, "
-        "monitoring_disclosed");
+        "monitoring_disclosed, agent_declined_whisper");
   }
   for (const std::string& path : request.update_mask().paths()) {
     if (allowed.count(path) == 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("update_mask: \"", path,
                        "\" cannot be changed; only queue, attributes, "
-                       "monitoring_disclosed"));
+                       "monitoring_disclosed, agent_declined_whisper"));
     }
   }
   if (absl::Status s = ValidateAttributes(request.call().attributes());
@@ -938,16 +950,45 @@ absl::StatusOr<v1::Call> Broker::UpdateCall(
             for (const auto& [key, value] : request.call().attributes()) {
               c.record.attributes[key] = value;
             }
-          } else {
+          } else if (path == "monitoring_disclosed") {
             c.record.monitoring_disclosed =
                 request.call().monitoring_disclosed();
+          } else {
+            c.record.agent_declined_whisper =
+                request.call().agent_declined_whisper();
           }
           changed.push_back(path);
         }
         v1::Event event =
             MakeCallEvent(c.record, v1::EVENT_TYPE_CALL_UPDATED, now);
         event.set_reason(absl::StrJoin(changed, ", "));
-        return std::vector<v1::Event>{event};
+        std::vector<v1::Event> events = {event};
+        // Whispers policy no longer allows (the agent declined, say) drop
+        // to LISTEN at once, each asked on its supervisor's behalf.
+        bool lowered = false;
+        for (const SupervisionRecord& s : c.record.supervisions) {
+          if (s.state != SupervisionState::kActive ||
+              s.mode != v1::MODE_WHISPER) {
+            continue;
+          }
+          absl::StatusOr<v1::Decision> still =
+              Ask(SupervisorOf(c.record, s), v1::ACTION_CALLS_SUPERVISE,
+                  c.record, v1::MODE_WHISPER);
+          if (!still.ok()) return still.status();
+          if (still->allowed()) continue;
+          absl::StatusOr<Change> change =
+              Downgrade(c.record, s.id, v1::MODE_LISTEN, still->rule(),
+                        still->reason(), now);
+          if (!change.ok()) return change.status();
+          for (v1::Event& e : change->events) events.push_back(std::move(e));
+          lowered = true;
+        }
+        if (lowered) {
+          if (absl::Status routed = ApplyRouting(c); !routed.ok()) {
+            return routed;
+          }
+        }
+        return events;
       },
       CallToProto);
 }
@@ -1114,8 +1155,9 @@ absl::StatusOr<v1::Supervision> Broker::CreateSupervision(
       Replay(*principal, request.request_id(), fingerprint);
   if (!replay.ok()) return replay.status();
   if (replay->has_value()) return Parse<v1::Supervision>(**replay);
-  absl::StatusOr<v1::Decision> decision = Require(
-      *principal, v1::ACTION_CALLS_SUPERVISE, call->record, request.mode());
+  absl::StatusOr<v1::Decision> decision =
+      Require(*principal, v1::ACTION_CALLS_SUPERVISE, call->record,
+              request.mode(), request.reason());
   if (!decision.ok()) return decision.status();
   const SupervisionGrant grant = GrantFrom(*decision);
 
@@ -1198,8 +1240,9 @@ absl::StatusOr<v1::Supervision> Broker::SetSupervisionMode(
       Replay(*principal, request.request_id(), fingerprint);
   if (!replay.ok()) return replay.status();
   if (replay->has_value()) return Parse<v1::Supervision>(**replay);
-  absl::StatusOr<v1::Decision> decision = Require(
-      *principal, v1::ACTION_CALLS_SUPERVISE, call->record, request.mode());
+  absl::StatusOr<v1::Decision> decision =
+      Require(*principal, v1::ACTION_CALLS_SUPERVISE, call->record,
+              request.mode(), request.reason());
   if (!decision.ok()) return decision.status();
   const SupervisionGrant grant = GrantFrom(*decision);
 
@@ -1222,6 +1265,9 @@ absl::StatusOr<v1::Supervision> Broker::SetSupervisionMode(
         // Returns once the engine mixes by the new matrix.
         if (absl::Status routed = ApplyRouting(c); !routed.ok()) return routed;
         PlayCues(c, previous_mode, request.mode(), *decision);
+        if (!request.reason().empty()) {
+          change->events.back().set_reason(request.reason());
+        }
         change->events.insert(change->events.begin(),
                               Granted(*principal, v1::ACTION_CALLS_SUPERVISE,
                                       c.record, request.mode(), *decision));

@@ -157,12 +157,15 @@ class Broker {
       const std::function<absl::StatusOr<bool>(const v1::Event&)>& on_event);
   // The decision for `action` on the call; a denial is audited and
   // returned as PERMISSION_DENIED with the policy's reason.
+  // `reason` is what the principal gave (policy may require one).
   absl::StatusOr<v1::Decision> Require(const v1::Principal& principal,
                                        v1::Action action,
-                                       const CallRecord& call, v1::Mode mode);
+                                       const CallRecord& call, v1::Mode mode,
+                                       const std::string& reason = "");
   absl::StatusOr<v1::Decision> Ask(const v1::Principal& principal,
                                    v1::Action action, const CallRecord& call,
-                                   v1::Mode mode);
+                                   v1::Mode mode,
+                                   const std::string& reason = "");
   void AuditDenied(const v1::Principal& principal, v1::Action action,
                    const CallRecord& call, v1::Mode mode,
                    const v1::Decision& decision);

@@ -33,6 +33,8 @@ class FakePolicy final : public PolicyClient {
     v1::Mode downgrade_to = v1::MODE_UNSPECIFIED;
     bool whisper_cue_tone = false;
     bool customer_announcement = false;
+    bool agent_may_decline_whisper = false;
+    bool takeover_requires_reason = false;
   };
 
   void AddUser(const std::string& token, const std::string& tenant,
@@ -78,6 +80,20 @@ class FakePolicy final : public PolicyClient {
         elsewhere ? g.modes_elsewhere : g.modes;
     if (request.action() == v1::ACTION_CALLS_SUPERVISE &&
         std::find(modes.begin(), modes.end(), request.mode()) == modes.end()) {
+      return decision;
+    }
+    if (request.action() == v1::ACTION_CALLS_SUPERVISE &&
+        request.mode() == v1::MODE_WHISPER && g.agent_may_decline_whisper &&
+        request.resource().agent_declined_whisper()) {
+      decision.set_rule("agents-decline");
+      decision.set_reason("the agent declined whisper");
+      return decision;
+    }
+    if (request.action() == v1::ACTION_CALLS_SUPERVISE &&
+        request.mode() == v1::MODE_TAKEOVER && g.takeover_requires_reason &&
+        request.reason().empty()) {
+      decision.set_rule("takeover-reason");
+      decision.set_reason("TAKEOVER only with a reason");
       return decision;
     }
     decision.set_allowed(true);

@@ -1053,5 +1053,54 @@ TEST_F(BrokerTest, CuesFollowPolicyOnlyWhenTheModeStarts) {
   EXPECT_EQ(plays().size(), 2u);
 }
 
+TEST_F(BrokerTest, AgentDecliningWhisperEndsItAndRefusesNewOnes) {
+  using A = v1::Action;
+  FakePolicy::Grant coach{
+      {A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE},
+      {v1::MODE_LISTEN, v1::MODE_WHISPER, v1::MODE_BARGE, v1::MODE_TAKEOVER},
+      10,
+      3};
+  coach.agent_may_decline_whisper = true;
+  coach.takeover_requires_reason = true;
+  policy_.AddUser("coach", "acme", "coach", coach);
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  absl::StatusOr<v1::Supervision> s =
+      Supervise("coach", v1::MODE_WHISPER, "s1");
+  ASSERT_OK(s);
+  EXPECT_THAT(media_.routing(kRoom),
+              ::testing::Contains("supervisor-1>agent-1"));
+
+  v1::UpdateCallRequest decline;
+  decline.mutable_call()->set_name(kRoom);
+  decline.mutable_call()->set_agent_declined_whisper(true);
+  decline.mutable_update_mask()->add_paths("agent_declined_whisper");
+  decline.set_request_id("decline-1");
+  absl::StatusOr<v1::Call> call = broker_->UpdateCall("integrator", decline);
+  ASSERT_OK(call);
+  EXPECT_TRUE(call->agent_declined_whisper());
+  EXPECT_EQ(call->supervisions(0).mode(), v1::MODE_LISTEN);
+  EXPECT_EQ(media_.routing(kRoom),
+            With(kBase, {"customer>supervisor-1", "agent-1>supervisor-1"}));
+  const std::vector<v1::Event> events = Outbox();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().type(), v1::EVENT_TYPE_SUPERVISION_DOWNGRADED);
+  EXPECT_EQ(events.back().policy_rule(), "agents-decline");
+
+  absl::StatusOr<v1::Supervision> again =
+      Switch("coach", s->name(), v1::MODE_WHISPER, "m1");
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(again.status().message(), HasSubstr("declined whisper"));
+
+  // TAKEOVER needs a reason under this grant; the reason is audited.
+  EXPECT_EQ(Switch("coach", s->name(), v1::MODE_TAKEOVER, "m2").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  v1::SetSupervisionModeRequest takeover;
+  takeover.set_name(s->name());
+  takeover.set_mode(v1::MODE_TAKEOVER);
+  takeover.set_reason("customer asked for a manager");
+  takeover.set_request_id("m3");
+  ASSERT_OK(broker_->SetSupervisionMode("coach", takeover));
+}
+
 }  // namespace
 }  // namespace sotto::broker::testing
