@@ -191,7 +191,8 @@ absl::StatusOr<v1::Principal> Broker::Authenticate(const std::string& token) {
 absl::StatusOr<v1::Decision> Broker::Ask(const v1::Principal& principal,
                                          v1::Action action,
                                          const CallRecord& call, v1::Mode mode,
-                                         const std::string& reason) {
+                                         const std::string& reason,
+                                         bool audit) {
   v1::AuthorizeRequest request;
   *request.mutable_principal() = principal;
   request.set_action(action);
@@ -216,7 +217,11 @@ absl::StatusOr<v1::Decision> Broker::Ask(const v1::Principal& principal,
   }
   resource->set_monitoring_disclosed(call.monitoring_disclosed);
   resource->set_agent_declined_whisper(call.agent_declined_whisper);
-  return policy_->Authorize(request);
+  absl::StatusOr<v1::Decision> decision = policy_->Authorize(request);
+  if (decision.ok() && audit) {
+    Audit(principal, action, call, mode, reason, *decision);
+  }
+  return decision;
 }
 
 absl::StatusOr<v1::Decision> Broker::Require(const v1::Principal& principal,
@@ -228,7 +233,6 @@ absl::StatusOr<v1::Decision> Broker::Require(const v1::Principal& principal,
       Ask(principal, action, call, mode, reason);
   if (!decision.ok()) return decision.status();
   if (!decision->allowed()) {
-    AuditDenied(principal, action, call, mode, *decision);
     return absl::PermissionDeniedError(
         decision->reason().empty()
             ? absl::StrCat("policy does not allow ", ActionName(action))
@@ -237,43 +241,42 @@ absl::StatusOr<v1::Decision> Broker::Require(const v1::Principal& principal,
   return decision;
 }
 
-void Broker::AuditDenied(const v1::Principal& principal, v1::Action action,
-                         const CallRecord& call, v1::Mode mode,
-                         const v1::Decision& decision) {
+void Broker::Audit(const v1::Principal& principal, v1::Action action,
+                   const CallRecord& call, v1::Mode mode,
+                   const std::string& reason, const v1::Decision& decision) {
   CallRecord copy = call;  // no sequence number is consumed on the call
   v1::Event event =
-      MakeCallEvent(copy, v1::EVENT_TYPE_ACCESS_DENIED, options_.clock());
+      MakeCallEvent(copy,
+                    decision.allowed() ? v1::EVENT_TYPE_ACCESS_GRANTED
+                                       : v1::EVENT_TYPE_ACCESS_DENIED,
+                    options_.clock());
   event.set_call_sequence(0);
   event.set_actor(principal.subject());
   event.set_action(ActionName(action));
   event.set_mode(mode);
   event.set_policy_rule(decision.rule());
-  event.set_reason(decision.reason());
-  // Best effort: a denial is refused whether or not its audit is stored.
+  // A denial says why; a grant keeps the reason the principal gave.
+  event.set_reason(decision.allowed() ? reason : decision.reason());
+  // Best effort, in its own transaction: the decision stands whether or
+  // not its audit is stored (the store being down fails the request
+  // anyway).
   if (store_->AppendEvents({event}).ok()) bell_.Ring();
-}
-
-v1::Event Broker::Granted(const v1::Principal& principal, v1::Action action,
-                          const CallRecord& call, v1::Mode mode,
-                          const v1::Decision& decision) {
-  CallRecord copy = call;
-  v1::Event event =
-      MakeCallEvent(copy, v1::EVENT_TYPE_ACCESS_GRANTED, options_.clock());
-  event.set_call_sequence(0);
-  event.set_actor(principal.subject());
-  event.set_action(ActionName(action));
-  event.set_mode(mode);
-  event.set_policy_rule(decision.rule());
-  return event;
 }
 
 absl::Status Broker::RequireViewer(const v1::Principal& principal,
                                    const CallRecord& call, bool* manager) {
+  // "May it manage?" only picks the view (keys or not): audited when it
+  // decides, and otherwise the view decision is.
   absl::StatusOr<v1::Decision> manage =
-      Ask(principal, v1::ACTION_CALLS_MANAGE, call, v1::MODE_UNSPECIFIED);
+      Ask(principal, v1::ACTION_CALLS_MANAGE, call, v1::MODE_UNSPECIFIED, "",
+          /*audit=*/false);
   if (!manage.ok()) return manage.status();
   *manager = manage->allowed();
-  if (*manager) return absl::OkStatus();
+  if (*manager) {
+    Audit(principal, v1::ACTION_CALLS_MANAGE, call, v1::MODE_UNSPECIFIED, "",
+          *manage);
+    return absl::OkStatus();
+  }
   return Require(principal, v1::ACTION_CALLS_VIEW, call, v1::MODE_UNSPECIFIED)
       .status();
 }
@@ -501,8 +504,6 @@ absl::StatusOr<v1::Call> Broker::RegisterCall(
   }
 
   WriteExtras extras;
-  extras.events.push_back(Granted(*principal, v1::ACTION_CALLS_MANAGE, record,
-                                  v1::MODE_UNSPECIFIED, *decision));
   extras.events.push_back(
       MakeCallEvent(record, v1::EVENT_TYPE_CALL_REGISTERED, now));
   extras.events.back().set_actor(principal->subject());
@@ -618,21 +619,12 @@ absl::StatusOr<v1::ListCallsResponse> Broker::ListCalls(
         call.record.attributes.size());
     auto found = decisions.find(key);
     if (found == decisions.end() || !call.record.attributes.empty()) {
-      absl::StatusOr<v1::Decision> manage =
-          Ask(*principal, v1::ACTION_CALLS_MANAGE, call.record,
-              v1::MODE_UNSPECIFIED);
-      if (!manage.ok()) return manage.status();
-      bool visible = manage->allowed();
-      if (!visible) {
-        absl::StatusOr<v1::Decision> view =
-            Ask(*principal, v1::ACTION_CALLS_VIEW, call.record,
-                v1::MODE_UNSPECIFIED);
-        if (!view.ok()) return view.status();
-        visible = view->allowed();
-      }
-      found =
-          decisions.insert_or_assign(key, std::pair{visible, manage->allowed()})
-              .first;
+      absl::StatusOr<Access> access = AccessTo(*principal, call.record);
+      if (!access.ok()) return access.status();
+      found = decisions
+                  .insert_or_assign(key, std::pair{*access != Access::kNone,
+                                                   *access == Access::kManage})
+                  .first;
     }
     if (!found->second.first) continue;
     *response.add_calls() =
@@ -696,9 +688,6 @@ absl::StatusOr<Response> Broker::ManageCall(
         for (v1::Event& event : *events) {
           if (event.actor().empty()) event.set_actor(principal->subject());
         }
-        events->insert(events->begin(),
-                       Granted(*principal, v1::ACTION_CALLS_MANAGE, c.record,
-                               v1::MODE_UNSPECIFIED, *decision));
         return events;
       },
       [&](const StoredCall& c) {
@@ -1195,9 +1184,6 @@ absl::StatusOr<v1::Supervision> Broker::CreateSupervision(
           return routed;
         }
         PlayCues(c, v1::MODE_UNSPECIFIED, request.mode(), *decision);
-        change->events.insert(change->events.begin(),
-                              Granted(*principal, v1::ACTION_CALLS_SUPERVISE,
-                                      c.record, request.mode(), *decision));
         return change->events;
       },
       [&](const StoredCall& c) {
@@ -1268,9 +1254,6 @@ absl::StatusOr<v1::Supervision> Broker::SetSupervisionMode(
         if (!request.reason().empty()) {
           change->events.back().set_reason(request.reason());
         }
-        change->events.insert(change->events.begin(),
-                              Granted(*principal, v1::ACTION_CALLS_SUPERVISE,
-                                      c.record, request.mode(), *decision));
         return change->events;
       },
       [&](const StoredCall& c) {
@@ -1372,15 +1355,22 @@ absl::StatusOr<v1::Supervision> Broker::GetSupervision(
       *call, *s, ViewFor(*principal, /*manager=*/false, options_.clock()));
 }
 
-absl::StatusOr<bool> Broker::MayView(const v1::Principal& principal,
-                                     const CallRecord& call) {
-  for (v1::Action action : {v1::ACTION_CALLS_MANAGE, v1::ACTION_CALLS_VIEW}) {
-    absl::StatusOr<v1::Decision> decision =
-        Ask(principal, action, call, v1::MODE_UNSPECIFIED);
-    if (!decision.ok()) return decision.status();
-    if (decision->allowed()) return true;
+absl::StatusOr<Broker::Access> Broker::AccessTo(const v1::Principal& principal,
+                                                const CallRecord& call) {
+  // As RequireViewer: the decision that settles it is audited.
+  absl::StatusOr<v1::Decision> manage =
+      Ask(principal, v1::ACTION_CALLS_MANAGE, call, v1::MODE_UNSPECIFIED, "",
+          /*audit=*/false);
+  if (!manage.ok()) return manage.status();
+  if (manage->allowed()) {
+    Audit(principal, v1::ACTION_CALLS_MANAGE, call, v1::MODE_UNSPECIFIED, "",
+          *manage);
+    return Access::kManage;
   }
-  return false;
+  absl::StatusOr<v1::Decision> view =
+      Ask(principal, v1::ACTION_CALLS_VIEW, call, v1::MODE_UNSPECIFIED);
+  if (!view.ok()) return view.status();
+  return view->allowed() ? Access::kView : Access::kNone;
 }
 
 absl::StatusOr<v1::ListSupervisionsResponse> Broker::ListSupervisions(
@@ -1467,9 +1457,9 @@ absl::StatusOr<v1::ListSupervisionsResponse> Broker::ListSupervisions(
       }
       if (s.supervisor != principal->subject()) {
         if (!viewer.has_value()) {
-          absl::StatusOr<bool> allowed = MayView(*principal, call.record);
-          if (!allowed.ok()) return allowed.status();
-          viewer = *allowed;
+          absl::StatusOr<Access> access = AccessTo(*principal, call.record);
+          if (!access.ok()) return access.status();
+          viewer = *access != Access::kNone;
         }
         if (!*viewer) continue;
       }
@@ -1786,9 +1776,10 @@ absl::Status Broker::WatchCalls(const std::string& token,
                       bool refresh) -> absl::StatusOr<bool> {
     auto found = visible.find(record.call_id);
     if (found != visible.end() && !refresh) return found->second;
-    absl::StatusOr<bool> allowed = MayView(*principal, record);
-    if (allowed.ok()) visible[record.call_id] = *allowed;
-    return allowed;
+    absl::StatusOr<Access> access = AccessTo(*principal, record);
+    if (!access.ok()) return access.status();
+    visible[record.call_id] = *access != Access::kNone;
+    return *access != Access::kNone;
   };
 
   absl::StatusOr<int64_t> start = store_->LastEventSequence();

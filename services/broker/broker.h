@@ -141,10 +141,12 @@ class Broker {
   // audited); `manager` tells which.
   absl::Status RequireViewer(const v1::Principal& principal,
                              const CallRecord& call, bool* manager);
-  // Whether the principal manages or may view the call (no audit: used
-  // to filter lists and streams, not to refuse a request).
-  absl::StatusOr<bool> MayView(const v1::Principal& principal,
-                               const CallRecord& call);
+  // Whether the principal manages the call, may view it, or neither (for
+  // lists and streams, which leave out what it may not see). The decision
+  // that settles it is audited.
+  enum class Access { kNone, kView, kManage };
+  absl::StatusOr<Access> AccessTo(const v1::Principal& principal,
+                                  const CallRecord& call);
   // The CallEvent a watcher gets: the event with the call as stored now,
   // without any media key.
   v1::CallEvent WatchedEvent(const v1::Event& event, const StoredCall& call);
@@ -162,16 +164,18 @@ class Broker {
                                        v1::Action action,
                                        const CallRecord& call, v1::Mode mode,
                                        const std::string& reason = "");
+  // Asks policy; audits the decision unless `audit` is false (the caller
+  // then audits the decision that settles the request).
   absl::StatusOr<v1::Decision> Ask(const v1::Principal& principal,
                                    v1::Action action, const CallRecord& call,
                                    v1::Mode mode,
-                                   const std::string& reason = "");
-  void AuditDenied(const v1::Principal& principal, v1::Action action,
-                   const CallRecord& call, v1::Mode mode,
-                   const v1::Decision& decision);
-  v1::Event Granted(const v1::Principal& principal, v1::Action action,
-                    const CallRecord& call, v1::Mode mode,
-                    const v1::Decision& decision);
+                                   const std::string& reason = "",
+                                   bool audit = true);
+  // Every decision, allow or deny, becomes an ACCESS_GRANTED or
+  // ACCESS_DENIED event (Ask calls it).
+  void Audit(const v1::Principal& principal, v1::Action action,
+             const CallRecord& call, v1::Mode mode, const std::string& reason,
+             const v1::Decision& decision);
 
   // The call if it exists in the principal's tenant; NOT_FOUND otherwise,
   // with the same message whether it exists elsewhere or not at all.

@@ -1102,5 +1102,32 @@ TEST_F(BrokerTest, AgentDecliningWhisperEndsItAndRefusesNewOnes) {
   ASSERT_OK(broker_->SetSupervisionMode("coach", takeover));
 }
 
+TEST_F(BrokerTest, EveryDecisionReadsIncludedIsAudited) {
+  using A = v1::Action;
+  policy_.AddUser("blind", "acme", "blind",
+                  {{A::ACTION_CALLS_SUPERVISE}, {v1::MODE_LISTEN}, 0, 0, {}});
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  auto audits = [&] {
+    std::vector<std::string> out;
+    for (const v1::Event& e : Outbox()) {
+      if (e.type() == v1::EVENT_TYPE_ACCESS_GRANTED ||
+          e.type() == v1::EVENT_TYPE_ACCESS_DENIED) {
+        out.push_back(absl::StrCat(
+            e.type() == v1::EVENT_TYPE_ACCESS_GRANTED ? "grant " : "deny ",
+            e.actor(), " ", e.action(), " ", e.policy_rule()));
+      }
+    }
+    return out;
+  };
+  v1::GetCallRequest get;
+  get.set_name(kRoom);
+  ASSERT_OK(broker_->GetCall("lead1", get));
+  EXPECT_EQ(broker_->GetCall("blind", get).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(audits(), ElementsAre("grant pbx calls.manage grant-pbx",
+                                    "grant lead-1 calls.view grant-lead-1",
+                                    "deny blind calls.view default-deny"));
+}
+
 }  // namespace
 }  // namespace sotto::broker::testing
