@@ -1558,6 +1558,11 @@ void Broker::Maintain() {
     }
   }
 
+  if (now - last_expiry_ >= absl::Minutes(1)) {
+    last_expiry_ = now;
+    (void)store_->ExpireIdempotency(now - options_.idempotency_window);
+  }
+
   for (const EngineRecord& engine : engines_->List()) {
     if (engine.state == EngineRecord::State::kDead ||
         now - engine.last_heartbeat > engines_->lease() ||

@@ -48,6 +48,9 @@ struct BrokerOptions {
   // policy asks for an announcement (8 kHz s16le mono PCM, at most 30 s).
   // Empty: a 1400 Hz notice tone.
   std::string customer_announcement_pcm;
+  // How long a request id is remembered (AIP-155): a retry within it
+  // returns the first response.
+  absl::Duration idempotency_window = absl::Hours(24);
 };
 
 // Receives a watch stream's events; false when the client is gone.
@@ -246,6 +249,7 @@ class Broker {
   absl::Time started_ = absl::InfinitePast();
   std::map<std::string, absl::Time> saved_heartbeats_;
   std::set<std::string> reconciled_;
+  absl::Time last_expiry_ = absl::InfinitePast();
 };
 
 }  // namespace sotto::broker

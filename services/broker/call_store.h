@@ -103,6 +103,10 @@ class CallStore {
   virtual absl::StatusOr<std::optional<IdempotencyRecord>> GetIdempotency(
       const std::string& tenant, const std::string& request_id) = 0;
 
+  // Forgets idempotency records stored before `before` (a retry after that
+  // is a new request); returns how many.
+  virtual absl::StatusOr<int64_t> ExpireIdempotency(absl::Time before) = 0;
+
   // Events not tied to a call change (e.g. ACCESS_DENIED audits).
   virtual absl::Status AppendEvents(const std::vector<v1::Event>& events) = 0;
   // The oldest undelivered outbox entries, at most `limit`.

@@ -448,4 +448,9 @@ absl::StatusOr<std::vector<EngineRecord>> SqlCallStore::LoadEngines() {
   return engines;
 }
 
+absl::StatusOr<int64_t> SqlCallStore::ExpireIdempotency(absl::Time before) {
+  return db_->Execute("DELETE FROM broker_idempotency WHERE create_time < $1",
+                      {absl::ToUnixMicros(before)});
+}
+
 }  // namespace sotto::broker

@@ -36,6 +36,7 @@ class SqlCallStore final : public CallStore {
                                  const WriteExtras& extras) override;
   absl::StatusOr<std::optional<IdempotencyRecord>> GetIdempotency(
       const std::string& tenant, const std::string& request_id) override;
+  absl::StatusOr<int64_t> ExpireIdempotency(absl::Time before) override;
   absl::Status AppendEvents(const std::vector<v1::Event>& events) override;
   absl::StatusOr<std::vector<OutboxEntry>> PendingEvents(int limit) override;
   absl::Status MarkDelivered(const std::vector<int64_t>& sequences) override;

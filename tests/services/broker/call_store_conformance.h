@@ -345,14 +345,27 @@ TYPED_TEST_P(CallStoreConformanceTest, EnginesAndTheirLiveCallsAreShared) {
   EXPECT_EQ((*on_engine)[0].engine_id, "media-0");
 }
 
-REGISTER_TYPED_TEST_SUITE_P(CallStoreConformanceTest, CreatedCallReadsBackWhole,
-                            SecondCreateOfACallIsAlreadyExists,
-                            StaleUpdateIsAbortedAndWritesNothing,
-                            ListFiltersNewestFirstAndPages,
-                            IdempotencyRecordCommitsWithTheCall,
-                            OutboxKeepsOrderUntilDelivered,
-                            WatchersTailEveryEventDeliveredOrNot,
-                            EnginesAndTheirLiveCallsAreShared);
+TYPED_TEST_P(CallStoreConformanceTest, OldIdempotencyRecordsExpire) {
+  WriteExtras extras;
+  extras.idempotency = IdempotencyRecord{"acme", "r1", "f", "response"};
+  STORE_ASSERT_OK(
+      this->store_->Create(MakeCall("acme", "c1", this->t0_), extras));
+  auto kept = this->store_->ExpireIdempotency(absl::Now() - absl::Hours(1));
+  STORE_ASSERT_OK(kept.status());
+  EXPECT_EQ(*kept, 0);
+  EXPECT_TRUE(this->store_->GetIdempotency("acme", "r1")->has_value());
+  auto gone = this->store_->ExpireIdempotency(absl::Now() + absl::Seconds(1));
+  STORE_ASSERT_OK(gone.status());
+  EXPECT_EQ(*gone, 1);
+  EXPECT_FALSE(this->store_->GetIdempotency("acme", "r1")->has_value());
+}
+
+REGISTER_TYPED_TEST_SUITE_P(
+    CallStoreConformanceTest, CreatedCallReadsBackWhole,
+    SecondCreateOfACallIsAlreadyExists, StaleUpdateIsAbortedAndWritesNothing,
+    ListFiltersNewestFirstAndPages, IdempotencyRecordCommitsWithTheCall,
+    OutboxKeepsOrderUntilDelivered, WatchersTailEveryEventDeliveredOrNot,
+    EnginesAndTheirLiveCallsAreShared, OldIdempotencyRecordsExpire);
 
 }  // namespace sotto::broker::testing
 
