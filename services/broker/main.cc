@@ -2,17 +2,14 @@
 // modes) and the registry media engines announce themselves to.
 // Flags and wiring only: the logic is Broker (broker.h), the store
 // SqlCallStore, the gRPC adapters broker_service.h.
-#include <filesystem>
 #include <memory>
 #include <string>
-#include <system_error>
 #include <utility>
 
 #include "absl/flags/flag.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "grpcpp/create_channel.h"
 #include "services/broker/broker.h"
@@ -25,8 +22,7 @@
 #include "services/common/logging.h"
 #include "services/common/server_runner.h"
 #include "services/common/service_main.h"
-#include "services/common/sql/postgres_database.h"
-#include "services/common/sql/sqlite_database.h"
+#include "services/common/sql/open_database.h"
 #include "sotto/v1/broker.grpc.pb.h"
 
 ABSL_FLAG(std::string, policy_address, "127.0.0.1:7101",
@@ -51,28 +47,6 @@ absl::StatusOr<absl::Duration> DurationFlag(absl::string_view name,
         "\""));
   }
   return d;
-}
-
-absl::StatusOr<std::unique_ptr<sotto::sql::Database>> OpenStore(
-    const std::string& spec) {
-  if (absl::StartsWith(spec, "sqlite:")) {
-    sotto::sql::SqliteOptions options;
-    options.path = std::string(absl::StripPrefix(spec, "sqlite:"));
-    // The default lives under var/; create the folder like the file.
-    const std::filesystem::path parent =
-        std::filesystem::path(options.path).parent_path();
-    std::error_code ignored;
-    if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
-    auto db = sotto::sql::SqliteDatabase::Open(options);
-    if (!db.ok()) return db.status();
-    return std::unique_ptr<sotto::sql::Database>(std::move(*db));
-  }
-  sotto::sql::PostgresOptions options;
-  options.dsn = spec;
-  options.application_name = "sotto-broker";
-  auto db = sotto::sql::PostgresDatabase::Open(options);
-  if (!db.ok()) return db.status();
-  return std::unique_ptr<sotto::sql::Database>(std::move(*db));
 }
 
 }  // namespace
@@ -102,7 +76,7 @@ int main(int argc, char** argv) {
   if (!credentials.ok()) return kit::ExitCodeFor(credentials.status());
 
   const std::string store_spec = absl::GetFlag(FLAGS_store);
-  auto db = OpenStore(store_spec);
+  auto db = sotto::sql::OpenDatabase(store_spec, "sotto-broker");
   if (!db.ok()) {
     return kit::ExitCodeFor(absl::Status(
         db.status().code(), absl::StrCat("--store: ", db.status().message())));
