@@ -502,7 +502,8 @@ void RecordingSession::OnTapMessage(const v1::TapMessage& message,
           absl::ToInt64Microseconds(FromProtoDuration(frame.media_time())) /
           absl::ToInt64Microseconds(kSlot);
       if (!mapped_) {
-        offset_ = now_slot - media_slot;
+        // A frame arrives once it is complete: it began a slot ago.
+        offset_ = SlotAt(now - kSlot) - media_slot;
         mapped_ = true;
         if (broken_) {
           AddGapLocked(broken_since_, SlotTime(media_slot + offset_),
@@ -774,8 +775,9 @@ absl::StatusOr<WriteStats> RecordingSession::Tick(absl::Time now) {
       recording_.state() != v1::Recording::PAUSED) {
     return stats;
   }
+  absl::Duration unused;
   const int64_t holdback =
-      absl::IDivDuration(options_.holdback, kSlot, nullptr);
+      absl::IDivDuration(options_.holdback, kSlot, &unused);
   if (absl::Status status = WriteUntilLocked(SlotAt(now) - holdback, &stats);
       !status.ok()) {
     return status;
