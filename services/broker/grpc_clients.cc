@@ -19,19 +19,6 @@ void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
 
 }  // namespace
 
-v1::MediaEngine::Stub* GrpcMediaClient::StubFor(const std::string& engine) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto found = stubs_.find(engine);
-  if (found == stubs_.end()) {
-    found =
-        stubs_
-            .emplace(engine, v1::MediaEngine::NewStub(grpc::CreateCustomChannel(
-                                 engine, credentials_, arguments_)))
-            .first;
-  }
-  return found->second.get();
-}
-
 absl::StatusOr<v1::Leg> GrpcMediaClient::AddLeg(
     const std::string& engine, const v1::AddLegRequest& request) {
   grpc::ClientContext context;

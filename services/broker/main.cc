@@ -36,21 +36,6 @@ ABSL_FLAG(std::string, engine_lease, "10s",
 ABSL_FLAG(std::string, rpc_timeout, "5s",
           "Deadline of each call to the policy service and media engines.");
 
-namespace {
-
-absl::StatusOr<absl::Duration> DurationFlag(absl::string_view name,
-                                            const std::string& value) {
-  absl::Duration d;
-  if (!absl::ParseDuration(value, &d) || d <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", name, " must be a positive duration (\"10s\"), got \"", value,
-        "\""));
-  }
-  return d;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   namespace kit = sotto::service_kit;
   namespace broker = sotto::broker;
@@ -65,10 +50,10 @@ int main(int argc, char** argv) {
   if (!options.ok()) return kit::ExitCodeFor(options.status());
 
   absl::StatusOr<absl::Duration> lease =
-      DurationFlag("engine_lease", absl::GetFlag(FLAGS_engine_lease));
+      kit::ParseDurationFlag("engine_lease", absl::GetFlag(FLAGS_engine_lease));
   if (!lease.ok()) return kit::ExitCodeFor(lease.status());
   absl::StatusOr<absl::Duration> timeout =
-      DurationFlag("rpc_timeout", absl::GetFlag(FLAGS_rpc_timeout));
+      kit::ParseDurationFlag("rpc_timeout", absl::GetFlag(FLAGS_rpc_timeout));
   if (!timeout.ok()) return kit::ExitCodeFor(timeout.status());
 
   const kit::ChannelTlsOptions tls = kit::ChannelTlsOptionsFromFlags();

@@ -63,23 +63,6 @@ ABSL_FLAG(bool, resume_after_restart, true,
 ABSL_FLAG(std::string, rpc_timeout, "5s",
           "Deadline of each call to the policy service and media engines.");
 
-namespace {
-
-absl::StatusOr<absl::Duration> DurationFlag(absl::string_view name,
-                                            const std::string& value,
-                                            bool allow_zero = false) {
-  absl::Duration d;
-  if (!absl::ParseDuration(value, &d) || d < absl::ZeroDuration() ||
-      (!allow_zero && d == absl::ZeroDuration())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", name, " must be a ", allow_zero ? "" : "positive ",
-                     "duration (\"500ms\"), got \"", value, "\""));
-  }
-  return d;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   namespace kit = sotto::service_kit;
   namespace rec = sotto::recorder;
@@ -93,13 +76,16 @@ int main(int argc, char** argv) {
   if (!options.ok()) return kit::ExitCodeFor(options.status());
 
   rec::RecorderOptions recorder_options;
-  auto sync = DurationFlag("sync_interval", absl::GetFlag(FLAGS_sync_interval));
-  auto holdback = DurationFlag("holdback", absl::GetFlag(FLAGS_holdback), true);
-  auto retention = DurationFlag("retention_interval",
-                                absl::GetFlag(FLAGS_retention_interval), true);
-  auto gone =
-      DurationFlag("room_gone_timeout", absl::GetFlag(FLAGS_room_gone_timeout));
-  auto timeout = DurationFlag("rpc_timeout", absl::GetFlag(FLAGS_rpc_timeout));
+  auto sync = kit::ParseDurationFlag("sync_interval",
+                                     absl::GetFlag(FLAGS_sync_interval));
+  auto holdback =
+      kit::ParseDurationFlag("holdback", absl::GetFlag(FLAGS_holdback), true);
+  auto retention = kit::ParseDurationFlag(
+      "retention_interval", absl::GetFlag(FLAGS_retention_interval), true);
+  auto gone = kit::ParseDurationFlag("room_gone_timeout",
+                                     absl::GetFlag(FLAGS_room_gone_timeout));
+  auto timeout =
+      kit::ParseDurationFlag("rpc_timeout", absl::GetFlag(FLAGS_rpc_timeout));
   for (const absl::Status& status :
        {sync.status(), holdback.status(), retention.status(), gone.status(),
         timeout.status()}) {

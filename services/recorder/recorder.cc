@@ -548,96 +548,70 @@ absl::StatusOr<v1::Recording> Recorder::StopRecording(
       });
 }
 
-absl::StatusOr<v1::Recording> Recorder::PauseRecording(
-    const v1::PauseRecordingRequest& request) {
-  auto parsed = ParseRecordingName(request.name());
+absl::StatusOr<v1::Recording> Recorder::MutateLive(
+    const std::string& name, const std::string& method,
+    const std::string& request_id, const std::string& not_live,
+    const std::function<absl::Status(RecordingSession&)>& change,
+    v1::EventType audit, const std::string& detail) {
+  auto parsed = ParseRecordingName(name);
   if (!parsed.ok()) return parsed.status();
-  if (request.request_id().empty()) {
+  if (request_id.empty()) {
     return absl::InvalidArgumentError("request_id is required");
   }
   return Idempotent(
-      parsed->first, "PauseRecording", request.request_id(),
+      parsed->first, method, request_id,
       [&]() -> absl::StatusOr<v1::Recording> {
-        std::shared_ptr<Live> live = FindLive(request.name());
+        std::shared_ptr<Live> live = FindLive(name);
         if (live == nullptr) {
           auto stored = store_->Get(parsed->first, parsed->second);
           if (!stored.ok()) return stored.status();
-          return absl::FailedPreconditionError(
-              absl::StrCat(request.name(), " is ",
-                           v1::Recording::State_Name(stored->recording.state()),
-                           ", not ACTIVE"));
+          return absl::FailedPreconditionError(absl::StrCat(
+              name, " is ",
+              v1::Recording::State_Name(stored->recording.state()), not_live));
         }
-        if (absl::Status status = live->session->Pause(request.reason(), Now());
-            !status.ok()) {
+        if (absl::Status status = change(*live->session); !status.ok()) {
           return status;
         }
         if (absl::Status status = Persist(*live); !status.ok()) return status;
         v1::Recording snapshot = live->session->Snapshot();
-        AuditEvent(snapshot, v1::EVENT_TYPE_RECORDING_PAUSED, "broker",
-                   request.reason());
+        if (audit != v1::EVENT_TYPE_UNSPECIFIED) {
+          AuditEvent(snapshot, audit, "broker", detail);
+        }
         return snapshot;
       });
+}
+
+absl::StatusOr<v1::Recording> Recorder::PauseRecording(
+    const v1::PauseRecordingRequest& request) {
+  return MutateLive(
+      request.name(), "PauseRecording", request.request_id(), ", not ACTIVE",
+      [&](RecordingSession& session) {
+        return session.Pause(request.reason(), Now());
+      },
+      v1::EVENT_TYPE_RECORDING_PAUSED, request.reason());
 }
 
 absl::StatusOr<v1::Recording> Recorder::ResumeRecording(
     const v1::ResumeRecordingRequest& request) {
-  auto parsed = ParseRecordingName(request.name());
-  if (!parsed.ok()) return parsed.status();
-  if (request.request_id().empty()) {
-    return absl::InvalidArgumentError("request_id is required");
-  }
-  return Idempotent(
-      parsed->first, "ResumeRecording", request.request_id(),
-      [&]() -> absl::StatusOr<v1::Recording> {
-        std::shared_ptr<Live> live = FindLive(request.name());
-        if (live == nullptr) {
-          auto stored = store_->Get(parsed->first, parsed->second);
-          if (!stored.ok()) return stored.status();
-          return absl::FailedPreconditionError(
-              absl::StrCat(request.name(), " is ",
-                           v1::Recording::State_Name(stored->recording.state()),
-                           ", not PAUSED"));
-        }
-        if (absl::Status status = live->session->Resume(Now()); !status.ok()) {
-          return status;
-        }
-        if (absl::Status status = Persist(*live); !status.ok()) return status;
-        v1::Recording snapshot = live->session->Snapshot();
-        AuditEvent(snapshot, v1::EVENT_TYPE_RECORDING_RESUMED, "broker", "");
-        return snapshot;
-      });
+  return MutateLive(
+      request.name(), "ResumeRecording", request.request_id(), ", not PAUSED",
+      [&](RecordingSession& session) { return session.Resume(Now()); },
+      v1::EVENT_TYPE_RECORDING_RESUMED, "");
 }
 
 absl::StatusOr<v1::Recording> Recorder::AnnotateRecording(
     const v1::AnnotateRecordingRequest& request) {
-  auto parsed = ParseRecordingName(request.name());
-  if (!parsed.ok()) return parsed.status();
-  if (request.request_id().empty()) {
-    return absl::InvalidArgumentError("request_id is required");
-  }
   if (request.added_leg_id().empty() && request.supervision().empty()) {
     return absl::InvalidArgumentError(
         "nothing to annotate: set added_leg_id and/or supervision");
   }
-  return Idempotent(
-      parsed->first, "AnnotateRecording", request.request_id(),
-      [&]() -> absl::StatusOr<v1::Recording> {
-        std::shared_ptr<Live> live = FindLive(request.name());
-        if (live == nullptr) {
-          auto stored = store_->Get(parsed->first, parsed->second);
-          if (!stored.ok()) return stored.status();
-          return absl::FailedPreconditionError(
-              absl::StrCat(request.name(), " is ",
-                           v1::Recording::State_Name(stored->recording.state()),
-                           "; nothing to annotate"));
-        }
-        if (absl::Status status = live->session->Annotate(request, Now());
-            !status.ok()) {
-          return status;
-        }
-        if (absl::Status status = Persist(*live); !status.ok()) return status;
-        return live->session->Snapshot();
-      });
+  return MutateLive(
+      request.name(), "AnnotateRecording", request.request_id(),
+      "; nothing to annotate",
+      [&](RecordingSession& session) {
+        return session.Annotate(request, Now());
+      },
+      v1::EVENT_TYPE_UNSPECIFIED, "");
 }
 
 absl::StatusOr<v1::Principal> Recorder::Authenticate(const std::string& token) {

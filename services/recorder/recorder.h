@@ -128,6 +128,14 @@ class Recorder {
   absl::Status Recover(const StoredRecording& stored);
   void WriterLoop();
   void RetentionLoop();
+  // Pause/Resume/Annotate: a change to a live recording, persisted,
+  // idempotent by request_id, audited as `audit` (UNSPECIFIED: not).
+  // FAILED_PRECONDITION "<name> is <state><not_live>" when not live.
+  absl::StatusOr<v1::Recording> MutateLive(
+      const std::string& name, const std::string& method,
+      const std::string& request_id, const std::string& not_live,
+      const std::function<absl::Status(RecordingSession&)>& change,
+      v1::EventType audit, const std::string& detail);
   // Idempotent mutations: the remembered answer for (method, request_id),
   // else run `body` and remember its answer.
   absl::StatusOr<v1::Recording> Idempotent(

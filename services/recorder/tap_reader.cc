@@ -35,19 +35,6 @@ class GrpcTapStream final : public TapStream {
 
 }  // namespace
 
-v1::MediaEngine::Stub* GrpcTapSource::StubFor(const std::string& engine) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto found = stubs_.find(engine);
-  if (found == stubs_.end()) {
-    found =
-        stubs_
-            .emplace(engine, v1::MediaEngine::NewStub(grpc::CreateCustomChannel(
-                                 engine, credentials_, arguments_)))
-            .first;
-  }
-  return found->second.get();
-}
-
 absl::Status GrpcTapSource::CheckRoom(const std::string& engine,
                                       const std::string& room) {
   grpc::ClientContext context;
@@ -56,7 +43,7 @@ absl::Status GrpcTapSource::CheckRoom(const std::string& engine,
   request.set_room_id(room);
   v1::GetStatsResponse response;
   const grpc::Status status =
-      StubFor(engine)->GetStats(&context, request, &response);
+      stubs_.For(engine)->GetStats(&context, request, &response);
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
     return absl::NotFoundError(
         absl::StrCat("media engine ", engine, " has no room \"", room, "\""));
@@ -74,7 +61,7 @@ std::unique_ptr<TapStream> GrpcTapSource::Open(const std::string& engine,
   v1::StreamTapRequest request;
   request.set_room_id(room);
   request.set_include_telephone_events(telephone_events);
-  return std::make_unique<GrpcTapStream>(StubFor(engine), request, engine);
+  return std::make_unique<GrpcTapStream>(stubs_.For(engine), request, engine);
 }
 
 TapReader::TapReader(TapSource* source, std::string engine, std::string room,

@@ -19,6 +19,7 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "services/common/stub_cache.h"
 #include "sotto/v1/media.grpc.pb.h"
 
 namespace sotto::recorder {
@@ -52,8 +53,7 @@ class GrpcTapSource final : public TapSource {
  public:
   GrpcTapSource(std::shared_ptr<grpc::ChannelCredentials> credentials,
                 grpc::ChannelArguments arguments, absl::Duration rpc_timeout)
-      : credentials_(std::move(credentials)),
-        arguments_(std::move(arguments)),
+      : stubs_(std::move(credentials), std::move(arguments)),
         rpc_timeout_(rpc_timeout) {}
 
   absl::Status CheckRoom(const std::string& engine,
@@ -63,13 +63,8 @@ class GrpcTapSource final : public TapSource {
                                   bool telephone_events) override;
 
  private:
-  v1::MediaEngine::Stub* StubFor(const std::string& engine);
-
-  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
-  const grpc::ChannelArguments arguments_;
+  service_kit::StubCache<v1::MediaEngine> stubs_;  // one per engine
   const absl::Duration rpc_timeout_;
-  std::mutex mu_;
-  std::map<std::string, std::unique_ptr<v1::MediaEngine::Stub>> stubs_;
 };
 
 struct TapReaderOptions {

@@ -52,10 +52,10 @@ RATE = 8000
 SPF = media.SAMPLES_PER_FRAME
 
 
-class PartySender:
-    """One party: a pseudo-random mu-law stream, one packet every 20 ms on an
-    absolute schedule. Remembers what it sent and when; can be muted (sends
-    nothing, like a dead line)."""
+class PartyStream:
+    """One party for media.PacedSender: a pseudo-random mu-law stream.
+    Remembers what it sent and when; can be muted (sends nothing, like a
+    dead line)."""
 
     def __init__(self, sock, destination, seed):
         self.sock = sock
@@ -66,37 +66,19 @@ class PartySender:
         self.timestamp = seed * 1000
         self.sent = []  # (wall time, decoded samples) per packet
         self.muted = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self):
-        self._thread.start()
-        return self
-
-    def _run(self):
-        start = time.monotonic()
-        frame = 0
-        while not self._stop.is_set():
-            # Codes away from the two near-zero ones, so silence is never
-            # mistaken for audio.
-            codes = bytes(self.rng.choice(range(0x00, 0x70))
-                          for _ in range(SPF))
-            if not self.muted.is_set():
-                self.sock.sendto(
-                    media.rtp_packet(self.sequence, self.timestamp,
-                                     self.ssrc, codes), self.destination)
-                self.sent.append(
-                    (time.time(), [media.ulaw_decode(c) for c in codes]))
-                self.sequence += 1
-            self.timestamp += SPF
-            frame += 1
-            delay = start + frame * media.FRAME_SECONDS - time.monotonic()
-            if delay > 0:
-                self._stop.wait(delay)
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(timeout=5)
+    def send_one(self):
+        # Codes away from the two near-zero ones, so silence is never
+        # mistaken for audio.
+        codes = bytes(self.rng.choice(range(0x00, 0x70)) for _ in range(SPF))
+        if not self.muted.is_set():
+            self.sock.sendto(
+                media.rtp_packet(self.sequence, self.timestamp, self.ssrc,
+                                 codes), self.destination)
+            self.sent.append(
+                (time.time(), [media.ulaw_decode(c) for c in codes]))
+            self.sequence += 1
+        self.timestamp += SPF
 
 
 def frame_bytes(samples):
@@ -170,12 +152,10 @@ class RecorderFixture(unittest.TestCase):
                     codec=common_pb2.CODEC_PCMU,
                     remote_key=common_pb2.SrtpKey(suite=media.PLAIN)),
                 request_id="add-" + leg), timeout=RPC_TIMEOUT)
-            sender = PartySender(
+            self.senders[leg] = PartyStream(
                 sock, (media.LOOPBACK, answer.answer.local_rtp.port), seed)
-            self.senders[leg] = sender
-        for sender in self.senders.values():
-            sender.start()
-            self.addCleanup(sender.stop)
+        sender = media.PacedSender(list(self.senders.values())).start()
+        self.addCleanup(sender.stop)
 
     def start(self, binary, args, name):
         process = harness.ServiceProcess(binary, args, name=name)
