@@ -647,14 +647,15 @@ absl::Status Recorder::CheckRead(const v1::Principal& principal,
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::Recording> Recorder::GetRecording(
-    const std::string& token, const v1::GetRecordingRequest& request) {
-  auto parsed = ParseRecordingName(request.name());
+absl::StatusOr<Recorder::Access> Recorder::ReadAccess(
+    const std::string& token, const std::string& name,
+    const std::string& method) {
+  auto parsed = ParseRecordingName(name);
   if (!parsed.ok()) return parsed.status();
   auto principal = Authenticate(token);
   if (!principal.ok()) return principal.status();
   if (principal->tenant() != parsed->first) {
-    return absl::NotFoundError(absl::StrCat(request.name(), " not found"));
+    return absl::NotFoundError(absl::StrCat(name, " not found"));
   }
   auto stored = Load(parsed->first, parsed->second);
   if (!stored.ok()) return stored.status();
@@ -662,11 +663,18 @@ absl::StatusOr<v1::Recording> Recorder::GetRecording(
       !status.ok()) {
     if (absl::IsPermissionDenied(status)) {
       AuditEvent(stored->recording, v1::EVENT_TYPE_ACCESS_DENIED,
-                 principal->subject(), "GetRecording");
+                 principal->subject(), method);
     }
     return status;
   }
-  return stored->recording;
+  return Access{*std::move(principal), stored->recording};
+}
+
+absl::StatusOr<v1::Recording> Recorder::GetRecording(
+    const std::string& token, const v1::GetRecordingRequest& request) {
+  auto access = ReadAccess(token, request.name(), "GetRecording");
+  if (!access.ok()) return access.status();
+  return access->recording;
 }
 
 absl::StatusOr<v1::ListRecordingsResponse> Recorder::ListRecordings(
@@ -753,23 +761,10 @@ absl::StatusOr<v1::ListRecordingsResponse> Recorder::ListRecordings(
 absl::Status Recorder::DownloadRecording(
     const std::string& token, const v1::DownloadRecordingRequest& request,
     const std::function<bool(const v1::DownloadRecordingResponse&)>& write) {
-  auto parsed = ParseRecordingName(request.name());
-  if (!parsed.ok()) return parsed.status();
-  auto principal = Authenticate(token);
-  if (!principal.ok()) return principal.status();
-  if (principal->tenant() != parsed->first) {
-    return absl::NotFoundError(absl::StrCat(request.name(), " not found"));
-  }
-  auto stored = Load(parsed->first, parsed->second);
-  if (!stored.ok()) return stored.status();
-  const v1::Recording& recording = stored->recording;
-  if (absl::Status status = CheckRead(*principal, recording); !status.ok()) {
-    if (absl::IsPermissionDenied(status)) {
-      AuditEvent(recording, v1::EVENT_TYPE_ACCESS_DENIED, principal->subject(),
-                 "DownloadRecording");
-    }
-    return status;
-  }
+  auto access = ReadAccess(token, request.name(), "DownloadRecording");
+  if (!access.ok()) return access.status();
+  const v1::Recording& recording = access->recording;
+  const v1::Principal* principal = &access->principal;
   if (!Readable(recording.state())) {
     return absl::FailedPreconditionError(absl::StrCat(
         request.name(), " is ", v1::Recording::State_Name(recording.state()),

@@ -119,6 +119,15 @@ class Recorder {
   absl::StatusOr<v1::Recording> Finish(const std::string& name,
                                        v1::Recording::State state);
   absl::StatusOr<v1::Principal> Authenticate(const std::string& token);
+  // Who reads, and what: authenticated, same tenant (else NOT_FOUND),
+  // authorised (else PERMISSION_DENIED, audited ACCESS_DENIED by `method`).
+  struct Access {
+    v1::Principal principal;
+    v1::Recording recording;
+  };
+  absl::StatusOr<Access> ReadAccess(const std::string& token,
+                                    const std::string& name,
+                                    const std::string& method);
   absl::Status CheckRead(const v1::Principal& principal,
                          const v1::Recording& recording);
   absl::StatusOr<StoredRecording> Load(const std::string& tenant,
