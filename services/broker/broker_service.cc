@@ -3,9 +3,7 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "services/broker/call_proto.h"
 #include "services/common/grpc_status.h"
 
@@ -47,18 +45,6 @@ grpc::Status BrokerService::WatchCalls(
       BearerToken(*context), *request,
       [writer](const v1::CallEvent& event) { return writer->Write(event); },
       [context] { return context->IsCancelled(); }));
-}
-
-std::string BearerToken(const grpc::ServerContext& context) {
-  const auto& metadata = context.client_metadata();
-  auto found = metadata.find("authorization");
-  if (found == metadata.end()) return "";
-  absl::string_view value(found->second.data(), found->second.size());
-  value = absl::StripLeadingAsciiWhitespace(value);
-  if (value.size() < 7 || !absl::StartsWithIgnoreCase(value, "bearer ")) {
-    return "";
-  }
-  return std::string(absl::StripAsciiWhitespace(value.substr(7)));
 }
 
 grpc::Status BrokerService::RegisterCall(grpc::ServerContext* context,

@@ -5,13 +5,11 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -19,7 +17,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "grpcpp/create_channel.h"
 #include "services/broker/broker.h"
@@ -34,8 +31,7 @@
 #include "services/common/logging.h"
 #include "services/common/server_runner.h"
 #include "services/common/service_main.h"
-#include "services/common/sql/postgres_database.h"
-#include "services/common/sql/sqlite_database.h"
+#include "services/common/sql/open_database.h"
 #include "sotto/v1/broker.grpc.pb.h"
 
 ABSL_FLAG(std::string, policy_address, "127.0.0.1:7101",
@@ -59,43 +55,6 @@ ABSL_FLAG(std::string, engine_lease, "10s",
 ABSL_FLAG(std::string, rpc_timeout, "5s",
           "Deadline of each call to the policy service and media engines.");
 
-namespace {
-
-absl::StatusOr<absl::Duration> DurationFlag(absl::string_view name,
-                                            const std::string& value) {
-  absl::Duration d;
-  if (!absl::ParseDuration(value, &d) || d <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", name, " must be a positive duration (\"10s\"), got \"", value,
-        "\""));
-  }
-  return d;
-}
-
-absl::StatusOr<std::unique_ptr<sotto::sql::Database>> OpenStore(
-    const std::string& spec) {
-  if (absl::StartsWith(spec, "sqlite:")) {
-    sotto::sql::SqliteOptions options;
-    options.path = std::string(absl::StripPrefix(spec, "sqlite:"));
-    // The default lives under var/; create the folder like the file.
-    const std::filesystem::path parent =
-        std::filesystem::path(options.path).parent_path();
-    std::error_code ignored;
-    if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
-    auto db = sotto::sql::SqliteDatabase::Open(options);
-    if (!db.ok()) return db.status();
-    return std::unique_ptr<sotto::sql::Database>(std::move(*db));
-  }
-  sotto::sql::PostgresOptions options;
-  options.dsn = spec;
-  options.application_name = "sotto-broker";
-  auto db = sotto::sql::PostgresDatabase::Open(options);
-  if (!db.ok()) return db.status();
-  return std::unique_ptr<sotto::sql::Database>(std::move(*db));
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   namespace kit = sotto::service_kit;
   namespace broker = sotto::broker;
@@ -110,10 +69,10 @@ int main(int argc, char** argv) {
   if (!options.ok()) return kit::ExitCodeFor(options.status());
 
   absl::StatusOr<absl::Duration> lease =
-      DurationFlag("engine_lease", absl::GetFlag(FLAGS_engine_lease));
+      kit::ParseDurationFlag("engine_lease", absl::GetFlag(FLAGS_engine_lease));
   if (!lease.ok()) return kit::ExitCodeFor(lease.status());
   absl::StatusOr<absl::Duration> timeout =
-      DurationFlag("rpc_timeout", absl::GetFlag(FLAGS_rpc_timeout));
+      kit::ParseDurationFlag("rpc_timeout", absl::GetFlag(FLAGS_rpc_timeout));
   if (!timeout.ok()) return kit::ExitCodeFor(timeout.status());
 
   const kit::ChannelTlsOptions tls = kit::ChannelTlsOptionsFromFlags();
@@ -121,7 +80,7 @@ int main(int argc, char** argv) {
   if (!credentials.ok()) return kit::ExitCodeFor(credentials.status());
 
   const std::string store_spec = absl::GetFlag(FLAGS_store);
-  auto db = OpenStore(store_spec);
+  auto db = sotto::sql::OpenDatabase(store_spec, "sotto-broker");
   if (!db.ok()) {
     return kit::ExitCodeFor(absl::Status(
         db.status().code(), absl::StrCat("--store: ", db.status().message())));
