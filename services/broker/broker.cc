@@ -374,6 +374,7 @@ absl::StatusOr<StoredCall> Broker::MutateCall(
   if (extras.events.empty() && !extras.idempotency.has_value()) return call;
   absl::Status committed = Commit(*call, extras);
   if (!committed.ok()) return committed;
+  FollowRecording(*call, extras.events);
   return call;
 }
 
@@ -507,6 +508,9 @@ absl::StatusOr<v1::Call> Broker::RegisterCall(
   extras.events.push_back(
       MakeCallEvent(record, v1::EVENT_TYPE_CALL_REGISTERED, now));
   extras.events.back().set_actor(principal->subject());
+  for (v1::Event& event : StartRecording(call, now)) {
+    extras.events.push_back(std::move(event));
+  }
   CallView view = ViewFor(*principal, /*manager=*/true, now);
   v1::Call response = CallToProto(call, view);
   extras.idempotency = Remember(*principal, request.request_id(), fingerprint,
@@ -520,6 +524,11 @@ absl::StatusOr<v1::Call> Broker::RegisterCall(
       if (again.ok() && again->has_value()) return Parse<v1::Call>(**again);
       return absl::AlreadyExistsError(
           absl::StrCat("call ", record.name(), " is already registered"));
+    }
+    if (!record.recording.empty() && options_.recorder != nullptr) {
+      v1::StopRecordingRequest stop;
+      stop.set_name(record.recording);
+      (void)options_.recorder->Stop(stop);
     }
     undo();
     return created;
@@ -658,7 +667,8 @@ absl::StatusOr<Response> Broker::ManageCall(
     const std::string& token, absl::string_view method,
     const google::protobuf::Message& request, const std::string& call_name,
     const std::string& request_id, const ManageFn& change,
-    const std::function<Response(const StoredCall&, const CallView&)>& render) {
+    const std::function<Response(const StoredCall&, const CallView&)>& render,
+    v1::Action action) {
   absl::StatusOr<v1::Principal> principal = Authenticate(token);
   if (!principal.ok()) return principal.status();
   auto parsed = ParseCallName(call_name);
@@ -666,8 +676,8 @@ absl::StatusOr<Response> Broker::ManageCall(
   const CallName name{parsed->first, parsed->second, ""};
   absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
   if (!call.ok()) return call.status();
-  absl::StatusOr<v1::Decision> decision = Require(
-      *principal, v1::ACTION_CALLS_MANAGE, call->record, v1::MODE_UNSPECIFIED);
+  absl::StatusOr<v1::Decision> decision =
+      Require(*principal, action, call->record, v1::MODE_UNSPECIFIED);
   if (!decision.ok()) return decision.status();
   if (request_id.empty()) {
     return absl::InvalidArgumentError("request_id is required");
@@ -1054,6 +1064,61 @@ absl::StatusOr<v1::Participant> Broker::UpdateParticipantMedia(
         }
         return v1::Participant();
       });
+}
+
+absl::StatusOr<v1::Call> Broker::PauseCallRecording(
+    const std::string& token, const v1::PauseCallRecordingRequest& request) {
+  return ManageCall<v1::Call>(
+      token, "PauseCallRecording", request, request.name(),
+      request.request_id(),
+      [&](StoredCall& c,
+          absl::Time now) -> absl::StatusOr<std::vector<v1::Event>> {
+        if (c.record.recording.empty() || options_.recorder == nullptr) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "call ", c.record.name(),
+              " is not being recorded (the tenant's recording policy, or no "
+              "recorder)"));
+        }
+        v1::PauseRecordingRequest pause;
+        pause.set_name(c.record.recording);
+        pause.set_reason(request.reason());
+        pause.set_request_id(
+            MediaRequestId(c.record.tenant, request.request_id(), "pause"));
+        absl::StatusOr<v1::Recording> paused = options_.recorder->Pause(pause);
+        if (!paused.ok()) return paused.status();
+        v1::Event event =
+            MakeCallEvent(c.record, v1::EVENT_TYPE_RECORDING_PAUSED, now);
+        event.set_recording(c.record.recording);
+        event.set_reason(request.reason());
+        return std::vector<v1::Event>{event};
+      },
+      CallToProto, v1::ACTION_RECORDINGS_CONTROL);
+}
+
+absl::StatusOr<v1::Call> Broker::ResumeCallRecording(
+    const std::string& token, const v1::ResumeCallRecordingRequest& request) {
+  return ManageCall<v1::Call>(
+      token, "ResumeCallRecording", request, request.name(),
+      request.request_id(),
+      [&](StoredCall& c,
+          absl::Time now) -> absl::StatusOr<std::vector<v1::Event>> {
+        if (c.record.recording.empty() || options_.recorder == nullptr) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("call ", c.record.name(), " is not being recorded"));
+        }
+        v1::ResumeRecordingRequest resume;
+        resume.set_name(c.record.recording);
+        resume.set_request_id(
+            MediaRequestId(c.record.tenant, request.request_id(), "resume"));
+        absl::StatusOr<v1::Recording> resumed =
+            options_.recorder->Resume(resume);
+        if (!resumed.ok()) return resumed.status();
+        v1::Event event =
+            MakeCallEvent(c.record, v1::EVENT_TYPE_RECORDING_RESUMED, now);
+        event.set_recording(c.record.recording);
+        return std::vector<v1::Event>{event};
+      },
+      CallToProto, v1::ACTION_RECORDINGS_CONTROL);
 }
 
 absl::StatusOr<v1::Call> Broker::HoldCall(const std::string& token,
@@ -1519,6 +1584,117 @@ void Broker::PlayCues(const StoredCall& call, v1::Mode from, v1::Mode to,
     service_kit::LogWarning("cue could not be played",
                             {{"call", call.record.name()},
                              {"error", std::string(played.message())}});
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Recording
+
+std::vector<v1::Event> Broker::StartRecording(StoredCall& call,
+                                              absl::Time now) {
+  if (options_.recorder == nullptr) return {};
+  CallRecord& record = call.record;
+  auto failed = [&](absl::string_view why) {
+    v1::Event event =
+        MakeCallEvent(record, v1::EVENT_TYPE_RECORDING_FAILED, now);
+    event.set_reason(std::string(why));
+    service_kit::LogWarning(
+        "recording did not start",
+        {{"call", record.name()}, {"error", std::string(why)}});
+    return std::vector<v1::Event>{event};
+  };
+  absl::StatusOr<v1::RecordingPolicy> policy =
+      policy_->GetRecordingPolicy(record.tenant, record.queue);
+  if (!policy.ok()) return failed(policy.status().message());
+  if (!policy->enabled()) return {};
+  if (policy->require_disclosure() && !record.monitoring_disclosed) return {};
+  v1::StartRecordingRequest start;
+  start.set_call(record.name());
+  start.set_queue(record.queue);
+  if (const ParticipantRecord* agent = record.Agent()) {
+    start.set_team(agent->team);
+    start.set_agent_id(agent->user_id);
+  }
+  start.set_engine_address(call.engine_control_address);
+  start.set_room_id(record.name());
+  for (const ParticipantRecord& p : record.participants) {
+    if (p.connected) (*start.mutable_legs())[p.id] = p.role;
+  }
+  *start.mutable_policy() = *policy;
+  start.set_monitoring_disclosed(record.monitoring_disclosed);
+  start.set_request_id(MediaRequestId(record.tenant, "", "record"));
+  absl::StatusOr<v1::Recording> recording = options_.recorder->Start(start);
+  if (!recording.ok()) return failed(recording.status().message());
+  record.recording = recording->name();
+  v1::Event event =
+      MakeCallEvent(record, v1::EVENT_TYPE_RECORDING_STARTED, now);
+  event.set_recording(record.recording);
+  return {event};
+}
+
+void Broker::FollowRecording(const StoredCall& call,
+                             const std::vector<v1::Event>& events) {
+  if (options_.recorder == nullptr || call.record.recording.empty()) return;
+  const CallRecord& record = call.record;
+  for (const v1::Event& event : events) {
+    v1::AnnotateRecordingRequest note;
+    note.set_name(record.recording);
+    *note.mutable_time() = event.time();
+    note.set_request_id(absl::StrCat("event-", event.event_id()));
+    switch (event.type()) {
+      case v1::EVENT_TYPE_SUPERVISION_STARTED:
+      case v1::EVENT_TYPE_SUPERVISION_MODE_CHANGED:
+      case v1::EVENT_TYPE_SUPERVISION_DOWNGRADED: {
+        const std::string id =
+            event.supervision().substr(event.supervision().rfind('/') + 1);
+        const SupervisionRecord* s = record.FindSupervision(id);
+        if (s == nullptr) continue;
+        if (event.type() == v1::EVENT_TYPE_SUPERVISION_STARTED) {
+          note.set_added_leg_id(s->participant);
+          note.set_added_leg_role(v1::ROLE_SUPERVISOR);
+          note.set_added_leg_user_id(s->supervisor);
+        }
+        note.set_supervision(event.supervision());
+        note.set_supervisor(event.supervisor());
+        note.set_mode(event.mode());
+        note.set_supervision_leg_id(s->participant);
+        break;
+      }
+      case v1::EVENT_TYPE_SUPERVISION_ENDED:
+      case v1::EVENT_TYPE_SUPERVISION_DETACHED:
+        note.set_supervision(event.supervision());
+        note.set_supervisor(event.supervisor());
+        note.set_supervision_ended(true);
+        break;
+      case v1::EVENT_TYPE_CALL_TRANSFERRED: {
+        const ParticipantRecord* agent = record.Agent();
+        if (agent == nullptr) continue;
+        note.set_added_leg_id(agent->id);
+        note.set_added_leg_role(v1::ROLE_AGENT);
+        note.set_added_leg_user_id(agent->user_id);
+        break;
+      }
+      case v1::EVENT_TYPE_CALL_ENDED:
+      case v1::EVENT_TYPE_CALL_FAILED: {
+        v1::StopRecordingRequest stop;
+        stop.set_name(record.recording);
+        stop.set_request_id(absl::StrCat("event-", event.event_id()));
+        if (absl::Status s = options_.recorder->Stop(stop); !s.ok()) {
+          service_kit::LogWarning(
+              "recording did not stop",
+              {{"call", record.name()}, {"error", std::string(s.message())}});
+        }
+        continue;
+      }
+      default:
+        continue;
+    }
+    if (absl::Status s = options_.recorder->Annotate(note); !s.ok()) {
+      service_kit::LogWarning("recording annotation failed",
+                              {{"call", record.name()},
+                               {"event", v1::EventType_Name(event.type())},
+                               {"error", std::string(s.message())}});
+    }
   }
 }
 

@@ -34,6 +34,7 @@
 #include "services/broker/event_bell.h"
 #include "services/broker/media_client.h"
 #include "services/broker/policy_client.h"
+#include "services/broker/recorder_client.h"
 #include "sotto/v1/broker.pb.h"
 
 namespace sotto::broker {
@@ -51,6 +52,9 @@ struct BrokerOptions {
   // How long a request id is remembered (AIP-155): a retry within it
   // returns the first response.
   absl::Duration idempotency_window = absl::Hours(24);
+  // Where calls are recorded, as the tenant's recording policy says;
+  // null: no recorder, nothing is recorded.
+  RecorderClient* recorder = nullptr;
 };
 
 // Receives a watch stream's events; false when the client is gone.
@@ -82,6 +86,13 @@ class Broker {
   absl::StatusOr<v1::Participant> UpdateParticipantMedia(
       const std::string& token,
       const v1::UpdateParticipantMediaRequest& request);
+  // Pause the call's recording (e.g. while a card number is read): the
+  // recorder writes silence and marks the span; resume ends it. Needs
+  // recordings.control; FAILED_PRECONDITION when the call is not recorded.
+  absl::StatusOr<v1::Call> PauseCallRecording(
+      const std::string& token, const v1::PauseCallRecordingRequest& request);
+  absl::StatusOr<v1::Call> ResumeCallRecording(
+      const std::string& token, const v1::ResumeCallRecordingRequest& request);
   absl::StatusOr<v1::Call> HoldCall(const std::string& token,
                                     const v1::HoldCallRequest& request);
   absl::StatusOr<v1::Call> ResumeCall(const std::string& token,
@@ -224,13 +235,22 @@ class Broker {
       const std::string& token, absl::string_view method,
       const google::protobuf::Message& request, const std::string& call_name,
       const std::string& request_id, const ManageFn& change,
-      const std::function<Response(const StoredCall&, const CallView&)>&
-          render);
+      const std::function<Response(const StoredCall&, const CallView&)>& render,
+      v1::Action action = v1::ACTION_CALLS_MANAGE);
 
   // Policy's cues after a mode change took effect: the whisper cue tone
   // to the agent, the announcement to the customer on barge/takeover.
   void PlayCues(const StoredCall& call, v1::Mode from, v1::Mode to,
                 const v1::Decision& decision);
+  // Starts the call's recording when the tenant's policy says so: sets
+  // call.record.recording and returns RECORDING_STARTED, or
+  // RECORDING_FAILED when the recorder refused or is down (the call goes
+  // on), or nothing when policy does not record it.
+  std::vector<v1::Event> StartRecording(StoredCall& call, absl::Time now);
+  // Tells the recorder what committed events changed (who joined, modes,
+  // the end). Best effort: the recorder applies each at its event time.
+  void FollowRecording(const StoredCall& call,
+                       const std::vector<v1::Event>& events);
   void FailCallsOn(const std::string& engine_id, const std::string& reason);
   absl::Status FailCall(const std::string& tenant, const std::string& call_id,
                         const std::string& reason);

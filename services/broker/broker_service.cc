@@ -101,6 +101,20 @@ grpc::Status BrokerService::ListSupervisions(
                 response);
 }
 
+grpc::Status BrokerService::PauseCallRecording(
+    grpc::ServerContext* context, const v1::PauseCallRecordingRequest* request,
+    v1::Call* response) {
+  return Answer(broker_->PauseCallRecording(BearerToken(*context), *request),
+                response);
+}
+
+grpc::Status BrokerService::ResumeCallRecording(
+    grpc::ServerContext* context, const v1::ResumeCallRecordingRequest* request,
+    v1::Call* response) {
+  return Answer(broker_->ResumeCallRecording(BearerToken(*context), *request),
+                response);
+}
+
 grpc::Status BrokerService::HoldCall(grpc::ServerContext* context,
                                      const v1::HoldCallRequest* request,
                                      v1::Call* response) {

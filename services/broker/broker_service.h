@@ -45,6 +45,13 @@ class BrokerService final : public v1::Broker::Service {
   grpc::Status ListSupervisions(
       grpc::ServerContext* context, const v1::ListSupervisionsRequest* request,
       v1::ListSupervisionsResponse* response) override;
+  grpc::Status PauseCallRecording(grpc::ServerContext* context,
+                                  const v1::PauseCallRecordingRequest* request,
+                                  v1::Call* response) override;
+  grpc::Status ResumeCallRecording(
+      grpc::ServerContext* context,
+      const v1::ResumeCallRecordingRequest* request,
+      v1::Call* response) override;
   grpc::Status HoldCall(grpc::ServerContext* context,
                         const v1::HoldCallRequest* request,
                         v1::Call* response) override;

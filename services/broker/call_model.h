@@ -65,6 +65,8 @@ struct CallRecord {
   std::map<std::string, std::string> attributes;
   bool monitoring_disclosed = false;
   bool agent_declined_whisper = false;
+  // The call's recording (`tenants/{t}/recordings/{r}`), if one is made.
+  std::string recording;
   absl::Time create_time;
   absl::Time end_time;
   std::string end_reason;

@@ -1,11 +1,12 @@
-// The gRPC implementations of MediaClient and EventSink (GrpcPolicyClient
-// is shared, in services/common/policy_client.cc).
+// The gRPC implementations of MediaClient, RecorderClient and EventSink
+// (GrpcPolicyClient is shared, in services/common/policy_client.cc).
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "services/broker/event_sink.h"
 #include "services/broker/media_client.h"
 #include "services/broker/policy_client.h"
+#include "services/broker/recorder_client.h"
 
 namespace sotto::broker {
 namespace {
@@ -88,6 +89,53 @@ absl::Status GrpcEventSink::Deliver(const std::vector<v1::Event>& events) {
   v1::IngestEventsResponse response;
   return FromGrpc(stub_->IngestEvents(&context, request, &response),
                   "reporting IngestEvents");
+}
+
+template <typename Request, typename Response>
+absl::StatusOr<Response> GrpcRecorderClient::Call(
+    absl::string_view method,
+    grpc::Status (v1::Recorder::StubInterface::*rpc)(grpc::ClientContext*,
+                                                     const Request&, Response*),
+    const Request& request) {
+  grpc::ClientContext context;
+  SetDeadline(context, timeout_);
+  Response response;
+  absl::Status status =
+      FromGrpc((stub_.get()->*rpc)(&context, request, &response),
+               absl::StrCat("recorder ", method));
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<v1::Recording> GrpcRecorderClient::Start(
+    const v1::StartRecordingRequest& request) {
+  return Call("StartRecording", &v1::Recorder::StubInterface::StartRecording,
+              request);
+}
+
+absl::Status GrpcRecorderClient::Stop(const v1::StopRecordingRequest& request) {
+  return Call("StopRecording", &v1::Recorder::StubInterface::StopRecording,
+              request)
+      .status();
+}
+
+absl::StatusOr<v1::Recording> GrpcRecorderClient::Pause(
+    const v1::PauseRecordingRequest& request) {
+  return Call("PauseRecording", &v1::Recorder::StubInterface::PauseRecording,
+              request);
+}
+
+absl::StatusOr<v1::Recording> GrpcRecorderClient::Resume(
+    const v1::ResumeRecordingRequest& request) {
+  return Call("ResumeRecording", &v1::Recorder::StubInterface::ResumeRecording,
+              request);
+}
+
+absl::Status GrpcRecorderClient::Annotate(
+    const v1::AnnotateRecordingRequest& request) {
+  return Call("AnnotateRecording",
+              &v1::Recorder::StubInterface::AnnotateRecording, request)
+      .status();
 }
 
 }  // namespace sotto::broker

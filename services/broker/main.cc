@@ -26,6 +26,7 @@
 #include "services/broker/media_client.h"
 #include "services/broker/outbox_forwarder.h"
 #include "services/broker/policy_client.h"
+#include "services/broker/recorder_client.h"
 #include "services/broker/sql_call_store.h"
 #include "services/common/client_tls_flags.h"
 #include "services/common/logging.h"
@@ -46,6 +47,9 @@ ABSL_FLAG(std::string, customer_announcement_pcm, "",
           "policy asks for an announcement. Empty: a 1400 Hz notice tone. "
           "Make one with: sox notice.wav -r 8000 -c 1 -b 16 -e signed "
           "-t raw notice.pcm");
+ABSL_FLAG(std::string, recorder_address, "",
+          "host:port of the sotto.v1.Recorder service; calls are recorded as "
+          "the tenant's recording policy says. Empty: nothing is recorded.");
 ABSL_FLAG(std::string, store, "sqlite:var/broker/broker.db",
           "Where calls are kept: sqlite:PATH (embedded, one file) or a "
           "PostgreSQL connection string (postgresql://... or key=value).");
@@ -101,6 +105,15 @@ int main(int argc, char** argv) {
                                 *timeout);
   broker::EngineRegistry engines(*lease);
   broker::BrokerOptions broker_options;
+  std::unique_ptr<broker::GrpcRecorderClient> recorder;
+  if (const std::string address = absl::GetFlag(FLAGS_recorder_address);
+      !address.empty()) {
+    recorder = std::make_unique<broker::GrpcRecorderClient>(
+        sotto::v1::Recorder::NewStub(grpc::CreateCustomChannel(
+            address, *credentials, kit::MakeChannelArguments(tls))),
+        *timeout);
+    broker_options.recorder = recorder.get();
+  }
   if (const std::string path = absl::GetFlag(FLAGS_customer_announcement_pcm);
       !path.empty()) {
     std::ifstream file(path, std::ios::binary);

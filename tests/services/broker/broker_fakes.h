@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/broker/media_client.h"
 #include "services/broker/policy_client.h"
+#include "services/broker/recorder_client.h"
 
 namespace sotto::broker::testing {
 
@@ -113,6 +115,19 @@ class FakePolicy final : public PolicyClient {
     return decision;
   }
 
+  absl::StatusOr<v1::RecordingPolicy> GetRecordingPolicy(
+      const std::string& tenant, const std::string& queue) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!recording_policy_.has_value()) {
+      return absl::NotFoundError("no recording policy");
+    }
+    return *recording_policy_;
+  }
+  void SetRecordingPolicy(v1::RecordingPolicy policy) {
+    std::lock_guard<std::mutex> lock(mu_);
+    recording_policy_ = std::move(policy);
+  }
+
   int authorize_calls() {
     std::lock_guard<std::mutex> lock(mu_);
     return authorize_calls_;
@@ -123,6 +138,63 @@ class FakePolicy final : public PolicyClient {
   std::map<std::string, v1::Principal> tokens_;
   std::map<std::string, Grant> grants_;
   int authorize_calls_ = 0;
+  std::optional<v1::RecordingPolicy> recording_policy_;
+};
+
+// Records what the broker tells the recorder, as text.
+class FakeRecorder final : public RecorderClient {
+ public:
+  absl::StatusOr<v1::Recording> Start(
+      const v1::StartRecordingRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string legs;
+    for (const auto& [leg, role] : request.legs()) {
+      absl::StrAppend(&legs, legs.empty() ? "" : ",", leg);
+    }
+    log_.push_back(absl::StrCat("Start ", request.room_id(), " legs=", legs));
+    v1::Recording recording;
+    recording.set_name("tenants/acme/recordings/r1");
+    return recording;
+  }
+  absl::Status Stop(const v1::StopRecordingRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    log_.push_back("Stop");
+    return absl::OkStatus();
+  }
+  absl::StatusOr<v1::Recording> Pause(
+      const v1::PauseRecordingRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    log_.push_back(absl::StrCat("Pause ", request.reason()));
+    return v1::Recording();
+  }
+  absl::StatusOr<v1::Recording> Resume(
+      const v1::ResumeRecordingRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    log_.push_back("Resume");
+    return v1::Recording();
+  }
+  absl::Status Annotate(const v1::AnnotateRecordingRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string line = "Annotate";
+    if (!request.added_leg_id().empty()) {
+      absl::StrAppend(&line, " +", request.added_leg_id(), "(",
+                      v1::Role_Name(request.added_leg_role()), ")");
+    }
+    if (request.mode() != v1::MODE_UNSPECIFIED) {
+      absl::StrAppend(&line, " ", v1::Mode_Name(request.mode()));
+    }
+    if (request.supervision_ended()) absl::StrAppend(&line, " ended");
+    log_.push_back(line);
+    return absl::OkStatus();
+  }
+  std::vector<std::string> log() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return log_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> log_;
 };
 
 // Records calls as text ("AddLeg room leg", ...) and keeps each room's

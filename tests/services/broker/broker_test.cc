@@ -1129,5 +1129,98 @@ TEST_F(BrokerTest, EveryDecisionReadsIncludedIsAudited) {
                                     "deny blind calls.view default-deny"));
 }
 
+TEST_F(BrokerTest, RecordingFollowsPolicyAndTheSupervisionAndCanPause) {
+  using A = v1::Action;
+  policy_.AddUser(
+      "pbx-rec", "acme", "pbx-rec",
+      {{A::ACTION_CALLS_MANAGE, A::ACTION_RECORDINGS_CONTROL}, {}, 0, 0});
+  v1::RecordingPolicy recording_policy;
+  recording_policy.set_enabled(true);
+  recording_policy.set_require_disclosure(true);
+  policy_.SetRecordingPolicy(recording_policy);
+  FakeRecorder recorder;
+  BrokerOptions options;
+  options.clock = [this] { return now_; };
+  options.recorder = &recorder;
+  Broker recording_broker(&policy_, &media_, store_.get(), &engines_, options);
+
+  absl::StatusOr<v1::Call> call =
+      recording_broker.RegisterCall("pbx-rec", Registration());
+  ASSERT_OK(call);
+  EXPECT_EQ(call->recording(), "tenants/acme/recordings/r1");
+  v1::CreateSupervisionRequest supervise;
+  supervise.set_parent(kRoom);
+  supervise.set_mode(v1::MODE_LISTEN);
+  *supervise.mutable_media() = PlainOffer(40004);
+  supervise.set_request_id("s1");
+  absl::StatusOr<v1::Supervision> s =
+      recording_broker.CreateSupervision("lead1", supervise);
+  ASSERT_OK(s);
+  v1::SetSupervisionModeRequest whisper;
+  whisper.set_name(s->name());
+  whisper.set_mode(v1::MODE_WHISPER);
+  whisper.set_request_id("m1");
+  ASSERT_OK(recording_broker.SetSupervisionMode("lead1", whisper));
+
+  v1::PauseCallRecordingRequest pause;
+  pause.set_name(kRoom);
+  pause.set_reason("card number");
+  pause.set_request_id("p1");
+  EXPECT_EQ(recording_broker.PauseCallRecording("lead1", pause).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  ASSERT_OK(recording_broker.PauseCallRecording("pbx-rec", pause));
+  v1::ResumeCallRecordingRequest resume;
+  resume.set_name(kRoom);
+  resume.set_request_id("p2");
+  ASSERT_OK(recording_broker.ResumeCallRecording("pbx-rec", resume));
+  v1::DeleteSupervisionRequest release;
+  release.set_name(s->name());
+  release.set_request_id("d1");
+  ASSERT_OK(recording_broker.DeleteSupervision("lead1", release));
+  v1::EndCallRequest end;
+  end.set_name(kRoom);
+  end.set_request_id("e1");
+  ASSERT_OK(recording_broker.EndCall("pbx-rec", end));
+
+  EXPECT_THAT(recorder.log(),
+              ElementsAre("Start tenants/acme/calls/c1 legs=agent-1,customer",
+                          "Annotate +supervisor-1(ROLE_SUPERVISOR) MODE_LISTEN",
+                          "Annotate MODE_WHISPER", "Pause card number",
+                          "Resume", "Annotate ended", "Stop"));
+  std::vector<v1::EventType> types;
+  for (const v1::Event& e : Outbox()) types.push_back(e.type());
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_RECORDING_STARTED));
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_RECORDING_PAUSED));
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_RECORDING_RESUMED));
+}
+
+TEST_F(BrokerTest, UndisclosedCallIsNotRecordedWhenPolicyNeedsDisclosure) {
+  v1::RecordingPolicy recording_policy;
+  recording_policy.set_enabled(true);
+  recording_policy.set_require_disclosure(true);
+  policy_.SetRecordingPolicy(recording_policy);
+  FakeRecorder recorder;
+  BrokerOptions options;
+  options.clock = [this] { return now_; };
+  options.recorder = &recorder;
+  Broker recording_broker(&policy_, &media_, store_.get(), &engines_, options);
+  v1::RegisterCallRequest request = Registration();
+  request.set_monitoring_disclosed(false);
+  absl::StatusOr<v1::Call> call =
+      recording_broker.RegisterCall("integrator", request);
+  ASSERT_OK(call);
+  EXPECT_TRUE(call->recording().empty());
+  EXPECT_TRUE(recorder.log().empty());
+  v1::PauseCallRecordingRequest pause;
+  pause.set_name(kRoom);
+  pause.set_request_id("p1");
+  using A = v1::Action;
+  policy_.AddUser("pbx-rec", "acme", "pbx-rec",
+                  {{A::ACTION_RECORDINGS_CONTROL}, {}, 0, 0});
+  EXPECT_EQ(
+      recording_broker.PauseCallRecording("pbx-rec", pause).status().code(),
+      absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace sotto::broker::testing
