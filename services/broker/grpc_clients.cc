@@ -19,6 +19,21 @@ void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
 }
 
+// One unary call with a deadline; errors name the dependency and method.
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> Unary(
+    Stub* stub,
+    grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+    const Request& request, absl::Duration timeout, const std::string& what) {
+  grpc::ClientContext context;
+  SetDeadline(context, timeout);
+  Response response;
+  absl::Status status =
+      FromGrpc((stub->*rpc)(&context, request, &response), what);
+  if (!status.ok()) return status;
+  return response;
+}
+
 }  // namespace
 
 template <typename Request, typename Response>
@@ -27,14 +42,8 @@ absl::StatusOr<Response> GrpcMediaClient::Call(
     grpc::Status (v1::MediaEngine::Stub::*rpc)(grpc::ClientContext*,
                                                const Request&, Response*),
     const Request& request) {
-  grpc::ClientContext context;
-  SetDeadline(context, timeout_);
-  Response response;
-  absl::Status status =
-      FromGrpc((StubFor(engine)->*rpc)(&context, request, &response),
+  return Unary(StubFor(engine), rpc, request, timeout_,
                absl::StrCat("media engine ", engine, " ", method));
-  if (!status.ok()) return status;
-  return response;
 }
 
 absl::StatusOr<v1::Leg> GrpcMediaClient::AddLeg(
@@ -97,14 +106,8 @@ absl::StatusOr<Response> GrpcRecorderClient::Call(
     grpc::Status (v1::Recorder::StubInterface::*rpc)(grpc::ClientContext*,
                                                      const Request&, Response*),
     const Request& request) {
-  grpc::ClientContext context;
-  SetDeadline(context, timeout_);
-  Response response;
-  absl::Status status =
-      FromGrpc((stub_.get()->*rpc)(&context, request, &response),
+  return Unary(stub_.get(), rpc, request, timeout_,
                absl::StrCat("recorder ", method));
-  if (!status.ok()) return status;
-  return response;
 }
 
 absl::StatusOr<v1::Recording> GrpcRecorderClient::Start(

@@ -135,6 +135,15 @@ class BrokerTest : public ::testing::Test {
     return broker_->SetSupervisionMode(token, request);
   }
 
+  // A broker on the same store and fakes that records calls.
+  std::unique_ptr<Broker> RecordingBroker(RecorderClient* recorder) {
+    BrokerOptions options;
+    options.clock = [this] { return now_; };
+    options.recorder = recorder;
+    return std::make_unique<Broker>(&policy_, &media_, store_.get(), &engines_,
+                                    options);
+  }
+
   std::vector<v1::Event> Outbox() {
     std::vector<v1::Event> out;
     auto pending = store_->PendingEvents(1000);
@@ -1139,10 +1148,8 @@ TEST_F(BrokerTest, RecordingFollowsPolicyAndTheSupervisionAndCanPause) {
   recording_policy.set_require_disclosure(true);
   policy_.SetRecordingPolicy(recording_policy);
   FakeRecorder recorder;
-  BrokerOptions options;
-  options.clock = [this] { return now_; };
-  options.recorder = &recorder;
-  Broker recording_broker(&policy_, &media_, store_.get(), &engines_, options);
+  std::unique_ptr<Broker> recording = RecordingBroker(&recorder);
+  Broker& recording_broker = *recording;
 
   absl::StatusOr<v1::Call> call =
       recording_broker.RegisterCall("pbx-rec", Registration());
@@ -1200,10 +1207,8 @@ TEST_F(BrokerTest, UndisclosedCallIsNotRecordedWhenPolicyNeedsDisclosure) {
   recording_policy.set_require_disclosure(true);
   policy_.SetRecordingPolicy(recording_policy);
   FakeRecorder recorder;
-  BrokerOptions options;
-  options.clock = [this] { return now_; };
-  options.recorder = &recorder;
-  Broker recording_broker(&policy_, &media_, store_.get(), &engines_, options);
+  std::unique_ptr<Broker> recording = RecordingBroker(&recorder);
+  Broker& recording_broker = *recording;
   v1::RegisterCallRequest request = Registration();
   request.set_monitoring_disclosed(false);
   absl::StatusOr<v1::Call> call =
