@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "services/broker/call_proto.h"
+#include "services/common/bearer_token.h"
 #include "services/common/grpc_status.h"
 
 namespace sotto::broker {
@@ -32,15 +33,7 @@ google::protobuf::Duration ToDuration(absl::Duration d) {
 }  // namespace
 
 std::string BearerToken(const grpc::ServerContext& context) {
-  const auto& metadata = context.client_metadata();
-  auto found = metadata.find("authorization");
-  if (found == metadata.end()) return "";
-  absl::string_view value(found->second.data(), found->second.size());
-  value = absl::StripLeadingAsciiWhitespace(value);
-  if (value.size() < 7 || !absl::StartsWithIgnoreCase(value, "bearer ")) {
-    return "";
-  }
-  return std::string(absl::StripAsciiWhitespace(value.substr(7)));
+  return service_kit::BearerToken(context);
 }
 
 grpc::Status BrokerService::RegisterCall(grpc::ServerContext* context,
