@@ -23,6 +23,12 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
   return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
 }
 
+// How many whole `unit`s fit in `d` (IDivDuration needs a remainder).
+int64_t Whole(absl::Duration d, absl::Duration unit) {
+  absl::Duration remainder;
+  return absl::IDivDuration(d, unit, &remainder);
+}
+
 bool IsCoachingMode(v1::Mode mode) {
   return mode == v1::MODE_WHISPER || mode == v1::MODE_BARGE ||
          mode == v1::MODE_TAKEOVER;
@@ -369,15 +375,13 @@ CoachingEffectivenessRows(const std::vector<CallFacts>& calls,
   std::map<std::string, Group> groups;
   int64_t last_bucket = -1;
   if (end.has_value()) {
-    last_bucket = absl::IDivDuration(*end - start - absl::Nanoseconds(1),
-                                     bucket, nullptr);
+    last_bucket = Whole(*end - start - absl::Nanoseconds(1), bucket);
   }
   for (const CallFacts& call : calls) {
     if (!call.outcome.has_value()) continue;
     Group& g = groups[KeyOf(call, group_by)];
     (call.Coached() ? g.coached : g.not_coached).Add(*call.outcome);
-    const int64_t index =
-        absl::IDivDuration(call.start - start, bucket, nullptr);
+    const int64_t index = Whole(call.start - start, bucket);
     g.buckets[index].Add(*call.outcome);
     g.sessions[index] += call.CoachingSessions();
     if (!end.has_value()) last_bucket = std::max(last_bucket, index);
@@ -418,8 +422,8 @@ std::vector<v1::RampUpReport::Row> RampUpRows(
     if (!call.outcome.has_value()) continue;
     auto started = agent_start.find(call.agent_id);
     if (started == agent_start.end() || call.start < started->second) continue;
-    const int64_t week = absl::IDivDuration(call.start - started->second,
-                                            absl::Hours(24 * 7), nullptr);
+    const int64_t week =
+        Whole(call.start - started->second, absl::Hours(24 * 7));
     if (week >= weeks) continue;
     auto& cell = cells[{KeyOf(call, group_by), week}];
     cell.first.Add(*call.outcome);

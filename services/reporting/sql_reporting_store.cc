@@ -266,6 +266,13 @@ absl::StatusOr<bool> AppendInTransaction(sql::Transaction& tx,
        event.supervision(), static_cast<int64_t>(event.mode()), event.actor(),
        event.team(), event.queue(), event.agent_id(),
        sql::Value::Bytes(payload), previous_hash, hash, Micros(ingest_time)});
+  if (absl::IsAlreadyExists(inserted.status())) {
+    // Another replica took this sequence number (or stored this event)
+    // since we read the head: run the whole transaction again, which then
+    // chains after its record (or finds the duplicate).
+    return absl::AbortedError(absl::StrCat("concurrent ingest for tenant ",
+                                           event.tenant(), "; retrying"));
+  }
   if (!inserted.ok()) return inserted.status();
   absl::StatusOr<int64_t> moved = tx.Execute(
       "INSERT INTO reporting_audit_heads (tenant, sequence, hash) "
