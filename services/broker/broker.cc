@@ -4,15 +4,19 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "services/broker/call_proto.h"
+#include "services/broker/event_tail.h"
+#include "services/common/logging.h"
 
 namespace sotto::broker {
 namespace {
@@ -99,6 +103,21 @@ absl::Status ValidateOffer(absl::string_view field,
         field,
         ".remote_key.suite is required (CRYPTO_SUITE_PLAIN_RTP for "
         "unencrypted legs)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateAttributes(
+    const google::protobuf::Map<std::string, std::string>& attributes) {
+  if (attributes.size() > kMaxAttributes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("attributes: at most ", kMaxAttributes, " entries"));
+  }
+  for (const auto& [key, value] : attributes) {
+    if (key.size() + value.size() > kMaxAttributeBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "attributes: each entry at most ", kMaxAttributeBytes, " bytes"));
+    }
   }
   return absl::OkStatus();
 }
@@ -214,7 +233,7 @@ void Broker::AuditDenied(const v1::Principal& principal, v1::Action action,
   event.set_policy_rule(decision.rule());
   event.set_reason(decision.reason());
   // Best effort: a denial is refused whether or not its audit is stored.
-  (void)store_->AppendEvents({event});
+  if (store_->AppendEvents({event}).ok()) bell_.Ring();
 }
 
 v1::Event Broker::Granted(const v1::Principal& principal, v1::Action action,
@@ -229,6 +248,17 @@ v1::Event Broker::Granted(const v1::Principal& principal, v1::Action action,
   event.set_mode(mode);
   event.set_policy_rule(decision.rule());
   return event;
+}
+
+absl::Status Broker::RequireViewer(const v1::Principal& principal,
+                                   const CallRecord& call, bool* manager) {
+  absl::StatusOr<v1::Decision> manage =
+      Ask(principal, v1::ACTION_CALLS_MANAGE, call, v1::MODE_UNSPECIFIED);
+  if (!manage.ok()) return manage.status();
+  *manager = manage->allowed();
+  if (*manager) return absl::OkStatus();
+  return Require(principal, v1::ACTION_CALLS_VIEW, call, v1::MODE_UNSPECIFIED)
+      .status();
 }
 
 absl::StatusOr<StoredCall> Broker::LoadVisible(const v1::Principal& principal,
@@ -296,6 +326,7 @@ absl::Status Broker::Commit(StoredCall& call, const WriteExtras& extras) {
   absl::StatusOr<int64_t> version = store_->Update(call, extras);
   if (version.ok()) {
     call.version = *version;
+    bell_.Ring();
     return absl::OkStatus();
   }
   if (absl::IsAborted(version.status())) {
@@ -365,15 +396,8 @@ absl::StatusOr<v1::Call> Broker::RegisterCall(
       !s.ok()) {
     return s;
   }
-  if (request.attributes_size() > kMaxAttributes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("attributes: at most ", kMaxAttributes, " entries"));
-  }
-  for (const auto& [key, value] : request.attributes()) {
-    if (key.size() + value.size() > kMaxAttributeBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "attributes: each entry at most ", kMaxAttributeBytes, " bytes"));
-    }
+  if (absl::Status s = ValidateAttributes(request.attributes()); !s.ok()) {
+    return s;
   }
 
   const std::string fingerprint =
@@ -482,6 +506,7 @@ absl::StatusOr<v1::Call> Broker::RegisterCall(
     undo();
     return created;
   }
+  bell_.Ring();
   return response;
 }
 
@@ -501,16 +526,12 @@ absl::StatusOr<v1::Call> Broker::GetCall(const std::string& token,
   absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
   if (!call.ok()) return call.status();
   // Integrators manage calls (and see their legs' keys); supervisors view.
-  absl::StatusOr<v1::Decision> manage = Ask(*principal, v1::ACTION_CALLS_MANAGE,
-                                            call->record, v1::MODE_UNSPECIFIED);
-  if (!manage.ok()) return manage.status();
-  if (!manage->allowed()) {
-    absl::StatusOr<v1::Decision> view = Require(
-        *principal, v1::ACTION_CALLS_VIEW, call->record, v1::MODE_UNSPECIFIED);
-    if (!view.ok()) return view.status();
+  bool manager = false;
+  if (absl::Status s = RequireViewer(*principal, call->record, &manager);
+      !s.ok()) {
+    return s;
   }
-  return CallToProto(*call,
-                     ViewFor(*principal, manage->allowed(), options_.clock()));
+  return CallToProto(*call, ViewFor(*principal, manager, options_.clock()));
 }
 
 absl::StatusOr<v1::ListCallsResponse> Broker::ListCalls(
@@ -623,29 +644,60 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseCallName(
 
 }  // namespace
 
-absl::StatusOr<v1::Call> Broker::EndCall(const std::string& token,
-                                         const v1::EndCallRequest& request) {
+template <typename Response>
+absl::StatusOr<Response> Broker::ManageCall(
+    const std::string& token, absl::string_view method,
+    const google::protobuf::Message& request, const std::string& call_name,
+    const std::string& request_id, const ManageFn& change,
+    const std::function<Response(const StoredCall&, const CallView&)>& render) {
   absl::StatusOr<v1::Principal> principal = Authenticate(token);
   if (!principal.ok()) return principal.status();
-  auto parsed = ParseCallName(request.name());
+  auto parsed = ParseCallName(call_name);
   if (!parsed.ok()) return parsed.status();
   const CallName name{parsed->first, parsed->second, ""};
   absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
   if (!call.ok()) return call.status();
-  const std::string fingerprint = Fingerprint(*principal, "EndCall", request);
-  absl::StatusOr<std::optional<std::string>> replay =
-      Replay(*principal, request.request_id(), fingerprint);
-  if (!replay.ok()) return replay.status();
-  if (replay->has_value()) return Parse<v1::Call>(**replay);
   absl::StatusOr<v1::Decision> decision = Require(
       *principal, v1::ACTION_CALLS_MANAGE, call->record, v1::MODE_UNSPECIFIED);
   if (!decision.ok()) return decision.status();
+  if (request_id.empty()) {
+    return absl::InvalidArgumentError("request_id is required");
+  }
+  const std::string fingerprint = Fingerprint(*principal, method, request);
+  absl::StatusOr<std::optional<std::string>> replay =
+      Replay(*principal, request_id, fingerprint);
+  if (!replay.ok()) return replay.status();
+  if (replay->has_value()) return Parse<Response>(**replay);
 
   const absl::Time now = options_.clock();
   const CallView view = ViewFor(*principal, /*manager=*/true, now);
   absl::StatusOr<StoredCall> after = MutateCall(
       name,
       [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+        absl::StatusOr<std::vector<v1::Event>> events = change(c, now);
+        if (!events.ok() || events->empty()) return events;
+        for (v1::Event& event : *events) {
+          if (event.actor().empty()) event.set_actor(principal->subject());
+        }
+        events->insert(events->begin(),
+                       Granted(*principal, v1::ACTION_CALLS_MANAGE, c.record,
+                               v1::MODE_UNSPECIFIED, *decision));
+        return events;
+      },
+      [&](const StoredCall& c) {
+        return Remember(*principal, request_id, fingerprint,
+                        Serialize(render(c, view)));
+      });
+  if (!after.ok()) return after.status();
+  return render(*after, view);
+}
+
+absl::StatusOr<v1::Call> Broker::EndCall(const std::string& token,
+                                         const v1::EndCallRequest& request) {
+  return ManageCall<v1::Call>(
+      token, "EndCall", request, request.name(), request.request_id(),
+      [&](StoredCall& c,
+          absl::Time now) -> absl::StatusOr<std::vector<v1::Event>> {
         const std::string reason =
             request.reason().empty() ? "ended" : request.reason();
         absl::StatusOr<Change> change = End(c.record, false, reason, now);
@@ -658,61 +710,320 @@ absl::StatusOr<v1::Call> Broker::EndCall(const std::string& token,
         absl::Status removed = media_->DeleteRoom(EngineAddress(c), remove);
         if (!removed.ok() && !absl::IsNotFound(removed)) return removed;
         engines_->Release(c.engine_id);
-        change->events.back().set_actor(principal->subject());
-        change->events.insert(
-            change->events.begin(),
-            Granted(*principal, v1::ACTION_CALLS_MANAGE, c.record,
-                    v1::MODE_UNSPECIFIED, *decision));
         return change->events;
       },
-      [&](const StoredCall& c) {
-        return Remember(*principal, request.request_id(), fingerprint,
-                        Serialize(CallToProto(c, view)));
-      });
-  if (!after.ok()) return after.status();
-  return CallToProto(*after, view);
+      CallToProto);
 }
 
 absl::StatusOr<v1::Call> Broker::SetHeld(
     const std::string& token, const google::protobuf::Message& request,
     const std::string& call_name, const std::string& request_id, bool hold) {
-  absl::StatusOr<v1::Principal> principal = Authenticate(token);
-  if (!principal.ok()) return principal.status();
-  auto parsed = ParseCallName(call_name);
-  if (!parsed.ok()) return parsed.status();
-  const CallName name{parsed->first, parsed->second, ""};
-  absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
-  if (!call.ok()) return call.status();
-  if (request_id.empty()) {
-    return absl::InvalidArgumentError("request_id is required");
-  }
-  const std::string fingerprint =
-      Fingerprint(*principal, hold ? "HoldCall" : "ResumeCall", request);
-  absl::StatusOr<std::optional<std::string>> replay =
-      Replay(*principal, request_id, fingerprint);
-  if (!replay.ok()) return replay.status();
-  if (replay->has_value()) return Parse<v1::Call>(**replay);
-  absl::StatusOr<v1::Decision> decision = Require(
-      *principal, v1::ACTION_CALLS_MANAGE, call->record, v1::MODE_UNSPECIFIED);
-  if (!decision.ok()) return decision.status();
-  const absl::Time now = options_.clock();
-  const CallView view = ViewFor(*principal, /*manager=*/true, now);
-  absl::StatusOr<StoredCall> after = MutateCall(
-      name,
-      [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+  return ManageCall<v1::Call>(
+      token, hold ? "HoldCall" : "ResumeCall", request, call_name, request_id,
+      [&](StoredCall& c,
+          absl::Time now) -> absl::StatusOr<std::vector<v1::Event>> {
         absl::StatusOr<Change> change = Hold(c.record, hold, now);
         if (!change.ok()) return change.status();
         if (change->events.empty()) return change->events;
         if (absl::Status s = ApplyRouting(c); !s.ok()) return s;
-        change->events.back().set_actor(principal->subject());
         return change->events;
       },
-      [&](const StoredCall& c) {
-        return Remember(*principal, request_id, fingerprint,
-                        Serialize(CallToProto(c, view)));
+      CallToProto);
+}
+
+absl::StatusOr<v1::TransferCallResponse> Broker::TransferCall(
+    const std::string& token, const v1::TransferCallRequest& request) {
+  const v1::LegSpec& spec = request.new_agent();
+  if (!ValidId(spec.user_id()) || spec.team().empty()) {
+    return absl::InvalidArgumentError(
+        "new_agent.user_id (1-128 characters [A-Za-z0-9._~-]) and "
+        "new_agent.team are required");
+  }
+  if (!spec.has_media()) {
+    return absl::InvalidArgumentError("new_agent.media is required");
+  }
+  if (absl::Status s = ValidateOffer("new_agent.media", spec.media());
+      !s.ok()) {
+    return s;
+  }
+  // What became of each supervision, filled by the change, read by render.
+  std::vector<v1::TransferCallResponse::SupervisionOutcome> outcomes;
+  return ManageCall<v1::TransferCallResponse>(
+      token, "TransferCall", request, request.name(), request.request_id(),
+      [&](StoredCall& c,
+          absl::Time now) -> absl::StatusOr<std::vector<v1::Event>> {
+        outcomes.clear();
+        const ParticipantRecord* old_agent = c.record.Agent();
+        if (old_agent == nullptr) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("call ", c.record.name(), " has no agent"));
+        }
+        const std::string old_leg = old_agent->id;
+        std::map<std::string, v1::Mode> modes_before;
+        for (const SupervisionRecord& s : c.record.supervisions) {
+          if (s.state == SupervisionState::kActive) {
+            modes_before[s.id] = s.mode;
+          }
+        }
+        ParticipantRecord agent;
+        agent.user_id = spec.user_id();
+        agent.team = spec.team();
+        absl::Status asked = absl::OkStatus();
+        // Policy is asked on each supervisor's behalf about the call as it
+        // is after the transfer (Transfer adds the new agent first).
+        auto decide = [&](const SupervisionRecord& s) {
+          TransferDecision out;
+          v1::Principal supervisor;
+          if (!supervisor.ParseFromString(s.principal) ||
+              supervisor.subject().empty()) {
+            supervisor.set_tenant(c.record.tenant);
+            supervisor.set_subject(s.supervisor);
+          }
+          absl::StatusOr<v1::Decision> keep =
+              Ask(supervisor, v1::ACTION_CALLS_SUPERVISE, c.record, s.mode);
+          if (!keep.ok()) {
+            asked = keep.status();
+            return out;
+          }
+          out.rule = keep->rule();
+          out.reason = keep->reason();
+          if (keep->allowed()) {
+            out.allowed = true;
+            return out;
+          }
+          if (s.downgrade_to != v1::MODE_UNSPECIFIED &&
+              s.downgrade_to != s.mode) {
+            absl::StatusOr<v1::Decision> lower =
+                Ask(supervisor, v1::ACTION_CALLS_SUPERVISE, c.record,
+                    s.downgrade_to);
+            if (!lower.ok()) {
+              asked = lower.status();
+              return out;
+            }
+            if (lower->allowed()) {
+              out.downgrade_to = s.downgrade_to;
+              out.rule = lower->rule();
+              out.reason = absl::StrCat(
+                  "policy does not allow ", v1::Mode_Name(s.mode),
+                  " on the new agent; downgraded to ",
+                  v1::Mode_Name(s.downgrade_to), " (rule ", lower->rule(), ")");
+            }
+          }
+          return out;
+        };
+        absl::StatusOr<Change> change = Transfer(c.record, agent, decide, now);
+        if (!change.ok()) return change.status();
+        if (!asked.ok()) return asked;  // policy unreachable: change nothing
+        const ParticipantRecord* added = c.record.Agent();
+        if (!spec.display_name().empty()) {
+          c.display_names[added->id] = spec.display_name();
+        }
+        v1::AddLegRequest add;
+        add.set_room_id(c.record.name());
+        add.set_leg_id(added->id);
+        *add.mutable_offer() = spec.media();
+        add.set_request_id(
+            MediaRequestId(c.record.tenant, request.request_id(), added->id));
+        absl::StatusOr<v1::Leg> leg = media_->AddLeg(EngineAddress(c), add);
+        if (!leg.ok()) return leg.status();
+        c.answers[added->id] = leg->answer();
+        // The new matrix first (the customer hears the new agent at once),
+        // then the legs that left.
+        if (absl::Status routed = ApplyRouting(c); !routed.ok()) {
+          v1::RemoveLegRequest undo;
+          undo.set_room_id(c.record.name());
+          undo.set_leg_id(added->id);
+          undo.set_request_id(
+              MediaRequestId(c.record.tenant, "", "undo-transfer"));
+          (void)media_->RemoveLeg(EngineAddress(c), undo);
+          return routed;
+        }
+        std::vector<std::string> gone = {old_leg};
+        for (const SupervisionRecord& s : c.record.supervisions) {
+          auto before = modes_before.find(s.id);
+          if (before == modes_before.end()) continue;
+          v1::TransferCallResponse::SupervisionOutcome outcome;
+          outcome.set_supervision(
+              absl::StrCat(c.record.name(), "/supervisions/", s.id));
+          if (s.state != SupervisionState::kActive) {
+            outcome.set_outcome(
+                v1::TransferCallResponse::SupervisionOutcome::DETACHED);
+            outcome.set_reason(s.end_reason);
+            gone.push_back(s.participant);
+          } else if (s.mode != before->second) {
+            outcome.set_outcome(
+                v1::TransferCallResponse::SupervisionOutcome::DOWNGRADED);
+            outcome.set_mode(s.mode);
+          } else {
+            outcome.set_outcome(
+                v1::TransferCallResponse::SupervisionOutcome::KEPT);
+            outcome.set_mode(s.mode);
+          }
+          outcomes.push_back(std::move(outcome));
+        }
+        for (const v1::Event& event : change->events) {
+          for (auto& outcome : outcomes) {
+            if (event.supervision() == outcome.supervision()) {
+              outcome.set_policy_rule(event.policy_rule());
+              if (outcome.reason().empty()) outcome.set_reason(event.reason());
+            }
+          }
+        }
+        for (const std::string& leg_id : gone) {
+          v1::RemoveLegRequest remove;
+          remove.set_room_id(c.record.name());
+          remove.set_leg_id(leg_id);
+          remove.set_request_id(MediaRequestId(
+              c.record.tenant, request.request_id(), "transfer-remove"));
+          absl::Status removed = media_->RemoveLeg(EngineAddress(c), remove);
+          if (!removed.ok() && !absl::IsNotFound(removed)) {
+            // The routing no longer includes the leg: it is silent; the
+            // engine drops it when the call ends.
+            service_kit::LogWarning(
+                "transfer: removing a leg failed",
+                {{"call", c.record.name()},
+                 {"leg", leg_id},
+                 {"error", std::string(removed.message())}});
+          }
+        }
+        if (!request.reason().empty()) {
+          change->events.front().set_reason(request.reason());
+        }
+        return change->events;
+      },
+      [&](const StoredCall& c, const CallView& view) {
+        v1::TransferCallResponse response;
+        *response.mutable_call() = CallToProto(c, view);
+        for (const auto& outcome : outcomes)
+          *response.add_supervision_outcomes() = outcome;
+        return response;
       });
-  if (!after.ok()) return after.status();
-  return CallToProto(*after, view);
+}
+
+absl::StatusOr<v1::Call> Broker::UpdateCall(
+    const std::string& token, const v1::UpdateCallRequest& request) {
+  const std::set<std::string> allowed = {"queue", "attributes",
+                                         "monitoring_disclosed"};
+  if (request.update_mask().paths().empty()) {
+    return absl::InvalidArgumentError(
+        "update_mask is required: any of queue, attributes, "
+        "monitoring_disclosed");
+  }
+  for (const std::string& path : request.update_mask().paths()) {
+    if (allowed.count(path) == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("update_mask: \"", path,
+                       "\" cannot be changed; only queue, attributes, "
+                       "monitoring_disclosed"));
+    }
+  }
+  if (absl::Status s = ValidateAttributes(request.call().attributes());
+      !s.ok()) {
+    return s;
+  }
+  return ManageCall<v1::Call>(
+      token, "UpdateCall", request, request.call().name(), request.request_id(),
+      [&](StoredCall& c,
+          absl::Time now) -> absl::StatusOr<std::vector<v1::Event>> {
+        if (IsEnded(c.record)) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("call ", c.record.name(), " has ended"));
+        }
+        std::vector<std::string> changed;
+        for (const std::string& path : request.update_mask().paths()) {
+          if (path == "queue") {
+            c.record.queue = request.call().queue();
+          } else if (path == "attributes") {
+            c.record.attributes.clear();
+            for (const auto& [key, value] : request.call().attributes()) {
+              c.record.attributes[key] = value;
+            }
+          } else {
+            c.record.monitoring_disclosed =
+                request.call().monitoring_disclosed();
+          }
+          changed.push_back(path);
+        }
+        v1::Event event =
+            MakeCallEvent(c.record, v1::EVENT_TYPE_CALL_UPDATED, now);
+        event.set_reason(absl::StrJoin(changed, ", "));
+        return std::vector<v1::Event>{event};
+      },
+      CallToProto);
+}
+
+absl::StatusOr<v1::Participant> Broker::UpdateParticipantMedia(
+    const std::string& token,
+    const v1::UpdateParticipantMediaRequest& request) {
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(request.participant(), '/');
+  if (parts.size() != 6 || parts[0] != "tenants" || parts[2] != "calls" ||
+      parts[4] != "participants" || !ValidId(parts[1]) || !ValidId(parts[3]) ||
+      !ValidId(parts[5])) {
+    return BadName("participant",
+                   "tenants/{tenant}/calls/{call}/participants/{participant}");
+  }
+  const std::string call_name =
+      absl::StrCat("tenants/", parts[1], "/calls/", parts[3]);
+  const std::string participant_id(parts[5]);
+  if (!request.has_media()) {
+    return absl::InvalidArgumentError("media is required");
+  }
+  if (absl::Status s = ValidateOffer("media", request.media()); !s.ok()) {
+    return s;
+  }
+  return ManageCall<v1::Participant>(
+      token, "UpdateParticipantMedia", request, call_name, request.request_id(),
+      [&](StoredCall& c,
+          absl::Time now) -> absl::StatusOr<std::vector<v1::Event>> {
+        if (IsEnded(c.record)) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("call ", c.record.name(), " has ended"));
+        }
+        const ParticipantRecord* p = nullptr;
+        for (const ParticipantRecord& candidate : c.record.participants) {
+          if (candidate.id == participant_id) p = &candidate;
+        }
+        if (p == nullptr) {
+          return absl::NotFoundError(
+              absl::StrCat("no participant ", request.participant()));
+        }
+        if (p->role == v1::ROLE_SUPERVISOR) {
+          return absl::FailedPreconditionError(
+              "a supervisor's media belongs to its supervision");
+        }
+        if (!p->connected) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "participant ", request.participant(), " has left the call"));
+        }
+        v1::UpdateLegRequest update;
+        update.set_room_id(c.record.name());
+        update.set_leg_id(participant_id);
+        *update.mutable_offer() = request.media();
+        update.set_request_id(MediaRequestId(
+            c.record.tenant, request.request_id(), "update-media"));
+        absl::StatusOr<v1::Leg> leg =
+            media_->UpdateLeg(EngineAddress(c), update);
+        if (!leg.ok()) return leg.status();
+        // The engine keeps our local key unless asked to rotate it: keep
+        // the one the endpoint already has when the answer carries none.
+        v1::MediaAnswer answer = leg->answer();
+        if (answer.local_key().inline_key().empty()) {
+          *answer.mutable_local_key() = c.answers[participant_id].local_key();
+        }
+        c.answers[participant_id] = answer;
+        v1::Event event = MakeCallEvent(
+            c.record, v1::EVENT_TYPE_PARTICIPANT_MEDIA_UPDATED, now);
+        event.set_reason(absl::StrCat("participant ", participant_id));
+        return std::vector<v1::Event>{event};
+      },
+      [&](const StoredCall& c, const CallView& view) {
+        v1::Call call = CallToProto(c, view);
+        for (const v1::Participant& p : call.participants()) {
+          if (p.name() == request.participant()) return p;
+        }
+        return v1::Participant();
+      });
 }
 
 absl::StatusOr<v1::Call> Broker::HoldCall(const std::string& token,
@@ -753,6 +1064,15 @@ SupervisionGrant GrantFrom(const v1::Decision& decision) {
   grant.takeover_rank = decision.supervision().takeover_rank();
   grant.downgrade_to = decision.supervision().downgrade_to();
   return grant;
+}
+
+// Kept so that policy can be asked on the supervisor's behalf later
+// (after a transfer), with its roles and teams as of its last request.
+void RememberPrincipal(CallRecord& call, const std::string& supervision_id,
+                       const v1::Principal& principal) {
+  for (SupervisionRecord& s : call.supervisions) {
+    if (s.id == supervision_id) principal.SerializeToString(&s.principal);
+  }
 }
 
 absl::Status ValidateMode(v1::Mode mode) {
@@ -809,6 +1129,7 @@ absl::StatusOr<v1::Supervision> Broker::CreateSupervision(
             Attach(c.record, principal->subject(), request.mode(), grant, now,
                    &supervision_id);
         if (!change.ok()) return change.status();
+        RememberPrincipal(c.record, supervision_id, *principal);
         const SupervisionRecord* s = c.record.FindSupervision(supervision_id);
         v1::AddLegRequest add;
         add.set_room_id(c.record.name());
@@ -890,6 +1211,7 @@ absl::StatusOr<v1::Supervision> Broker::SetSupervisionMode(
             SetMode(c.record, supervision_id, request.mode(),
                     request.preempt_takeover(), grant, now);
         if (!change.ok()) return change.status();
+        RememberPrincipal(c.record, supervision_id, *principal);
         if (change->events.empty()) return change->events;  // same mode
         // Returns once the engine mixes by the new matrix.
         if (absl::Status routed = ApplyRouting(c); !routed.ok()) return routed;
@@ -987,19 +1309,296 @@ absl::StatusOr<v1::Supervision> Broker::GetSupervision(
     return absl::NotFoundError(absl::StrCat("no supervision ", request.name()));
   }
   if (s->supervisor != principal->subject()) {
-    absl::StatusOr<v1::Decision> manage =
-        Ask(*principal, v1::ACTION_CALLS_MANAGE, call->record,
-            v1::MODE_UNSPECIFIED);
-    if (!manage.ok()) return manage.status();
-    if (!manage->allowed()) {
-      absl::StatusOr<v1::Decision> view =
-          Require(*principal, v1::ACTION_CALLS_VIEW, call->record,
-                  v1::MODE_UNSPECIFIED);
-      if (!view.ok()) return view.status();
+    bool manager = false;
+    if (absl::Status viewer = RequireViewer(*principal, call->record, &manager);
+        !viewer.ok()) {
+      return viewer;
     }
   }
   return SupervisionToProto(
       *call, *s, ViewFor(*principal, /*manager=*/false, options_.clock()));
+}
+
+absl::StatusOr<bool> Broker::MayView(const v1::Principal& principal,
+                                     const CallRecord& call) {
+  for (v1::Action action : {v1::ACTION_CALLS_MANAGE, v1::ACTION_CALLS_VIEW}) {
+    absl::StatusOr<v1::Decision> decision =
+        Ask(principal, action, call, v1::MODE_UNSPECIFIED);
+    if (!decision.ok()) return decision.status();
+    if (decision->allowed()) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<v1::ListSupervisionsResponse> Broker::ListSupervisions(
+    const std::string& token, const v1::ListSupervisionsRequest& request) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  std::vector<absl::string_view> parts = absl::StrSplit(request.parent(), '/');
+  const bool all_calls = parts.size() == 4 && parts[3] == "-";
+  if (parts.size() != 4 || parts[0] != "tenants" || parts[2] != "calls" ||
+      !ValidId(parts[1]) || (!all_calls && !ValidId(parts[3]))) {
+    return BadName("parent",
+                   "tenants/{tenant}/calls/{call} or tenants/{tenant}/calls/-");
+  }
+  const std::string tenant(parts[1]);
+  if (request.page_size() < 0) {
+    return absl::InvalidArgumentError("page_size must not be negative");
+  }
+  const int page_size = request.page_size() == 0
+                            ? kDefaultPageSize
+                            : std::min(request.page_size(), kMaxPageSize);
+  // The token binds the filters and carries an offset into the ordered
+  // list (calls newest first, supervisions by id).
+  v1::ListSupervisionsRequest filters = request;
+  filters.clear_page_token();
+  filters.clear_page_size();
+  const std::string digest =
+      Fingerprint(*principal, "ListSupervisions", filters).substr(0, 80);
+  int64_t offset = 0;
+  if (!request.page_token().empty()) {
+    std::string decoded;
+    std::vector<std::string> fields;
+    if (absl::WebSafeBase64Unescape(request.page_token(), &decoded)) {
+      fields = absl::StrSplit(decoded, absl::MaxSplits('\n', 1));
+    }
+    if (fields.size() != 2 || fields[0] != digest ||
+        !absl::SimpleAtoi(fields[1], &offset) || offset < 0) {
+      return absl::InvalidArgumentError(
+          "page_token is not from a previous ListSupervisions with these "
+          "filters");
+    }
+  }
+
+  std::vector<StoredCall> calls;
+  if (all_calls) {
+    if (tenant != principal->tenant()) {
+      return absl::NotFoundError(absl::StrCat("no tenant ", tenant));
+    }
+    CallQuery query;
+    query.tenant = tenant;
+    if (!request.include_ended()) {
+      query.states = {CallState::kActive, CallState::kOnHold};
+    }
+    query.limit = kMaxPageSize;
+    // Bounded: a tenant's whole history is a report, not a list.
+    constexpr size_t kMaxCalls = 5000;
+    while (calls.size() < kMaxCalls) {
+      absl::StatusOr<CallPage> page = store_->List(query);
+      if (!page.ok()) return page.status();
+      for (StoredCall& call : page->calls) calls.push_back(std::move(call));
+      if (!page->more || calls.empty()) break;
+      query.after = std::make_pair(calls.back().record.create_time,
+                                   calls.back().record.call_id);
+    }
+  } else {
+    absl::StatusOr<StoredCall> call =
+        LoadVisible(*principal, CallName{tenant, std::string(parts[3]), ""});
+    if (!call.ok()) return call.status();
+    calls.push_back(*std::move(call));
+  }
+
+  const CallView view =
+      ViewFor(*principal, /*manager=*/false, options_.clock());
+  v1::ListSupervisionsResponse response;
+  int64_t index = 0;
+  for (const StoredCall& call : calls) {
+    std::optional<bool> viewer;  // asked once per call, when needed
+    for (const SupervisionRecord& s : call.record.supervisions) {
+      if (!request.include_ended() && s.state != SupervisionState::kActive) {
+        continue;
+      }
+      if (!request.supervisor().empty() &&
+          s.supervisor != request.supervisor()) {
+        continue;
+      }
+      if (s.supervisor != principal->subject()) {
+        if (!viewer.has_value()) {
+          absl::StatusOr<bool> allowed = MayView(*principal, call.record);
+          if (!allowed.ok()) return allowed.status();
+          viewer = *allowed;
+        }
+        if (!*viewer) continue;
+      }
+      if (index++ < offset) continue;
+      if (response.supervisions_size() == page_size) {
+        response.set_next_page_token(absl::WebSafeBase64Escape(
+            absl::StrCat(digest, "\n", offset + page_size)));
+        return response;
+      }
+      *response.add_supervisions() = SupervisionToProto(call, s, view);
+    }
+  }
+  return response;
+}
+
+// ---------------------------------------------------------------------------
+// Watching
+
+namespace {
+
+bool IsAudit(const v1::Event& event) {
+  return event.type() == v1::EVENT_TYPE_ACCESS_DENIED ||
+         event.type() == v1::EVENT_TYPE_ACCESS_GRANTED;
+}
+
+bool EndsCall(const v1::Event& event) {
+  return event.type() == v1::EVENT_TYPE_CALL_ENDED ||
+         event.type() == v1::EVENT_TYPE_CALL_FAILED;
+}
+
+absl::Status WatchEnded(bool closed) {
+  if (closed) {
+    return absl::UnavailableError(
+        "the broker is shutting down; watch again (any replica will do)");
+  }
+  return absl::CancelledError("the watcher went away");
+}
+
+}  // namespace
+
+absl::Status Broker::FollowEvents(
+    int64_t start, const std::string& tenant,
+    const std::function<bool()>& cancelled,
+    const std::function<absl::StatusOr<bool>(const v1::Event&)>& on_event) {
+  EventTail tail(start);
+  while (true) {
+    if (bell_.closed() || cancelled()) return WatchEnded(bell_.closed());
+    const uint64_t rings = bell_.rings();
+    absl::StatusOr<std::vector<v1::Event>> events = tail.Next(*store_);
+    if (!events.ok()) return events.status();
+    for (const v1::Event& event : *events) {
+      if (event.tenant() != tenant || IsAudit(event)) continue;
+      absl::StatusOr<bool> more = on_event(event);
+      if (!more.ok()) return more.status();
+      if (!*more) return absl::OkStatus();
+    }
+    bell_.WaitAfter(rings, options_.watch_poll);
+  }
+}
+
+v1::CallEvent Broker::WatchedEvent(const v1::Event& event,
+                                   const StoredCall& call) {
+  v1::CallEvent out;
+  if (event.type() != v1::EVENT_TYPE_UNSPECIFIED) *out.mutable_event() = event;
+  CallView keyless;
+  keyless.now = options_.clock();
+  *out.mutable_call() = CallToProto(call, keyless);
+  return out;
+}
+
+absl::Status Broker::WatchCall(const std::string& token,
+                               const v1::WatchCallRequest& request,
+                               const CallEventWriter& write,
+                               const std::function<bool()>& cancelled) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  auto parsed = ParseCallName(request.name());
+  if (!parsed.ok()) return parsed.status();
+  const CallName name{parsed->first, parsed->second, ""};
+  // Where the tail starts is read before the snapshot, so no change made
+  // after the snapshot is missed (one made in between may come twice;
+  // call_sequence tells).
+  absl::StatusOr<int64_t> start = store_->LastEventSequence();
+  if (!start.ok()) return start.status();
+  absl::StatusOr<StoredCall> call = LoadVisible(*principal, name);
+  if (!call.ok()) return call.status();
+  bool manager = false;
+  if (absl::Status s = RequireViewer(*principal, call->record, &manager);
+      !s.ok()) {
+    return s;
+  }
+  if (!write(WatchedEvent(v1::Event(), *call))) return WatchEnded(false);
+  if (IsEnded(call->record)) return absl::OkStatus();
+  return FollowEvents(
+      *start, name.tenant, cancelled,
+      [&](const v1::Event& event) -> absl::StatusOr<bool> {
+        if (event.call_id() != name.call_id) return true;
+        absl::StatusOr<StoredCall> now = store_->Get(name.tenant, name.call_id);
+        if (!now.ok()) return now.status();
+        if (event.type() == v1::EVENT_TYPE_CALL_TRANSFERRED) {
+          // The new agent's team may be one this watcher may not see.
+          if (absl::Status s = RequireViewer(*principal, now->record, &manager);
+              !s.ok()) {
+            return s;
+          }
+        }
+        if (!write(WatchedEvent(event, *now))) return WatchEnded(false);
+        return !EndsCall(event);
+      });
+}
+
+absl::Status Broker::WatchCalls(const std::string& token,
+                                const v1::WatchCallsRequest& request,
+                                const CallEventWriter& write,
+                                const std::function<bool()>& cancelled) {
+  absl::StatusOr<v1::Principal> principal = Authenticate(token);
+  if (!principal.ok()) return principal.status();
+  absl::StatusOr<std::string> tenant = ParseParent("parent", request.parent());
+  if (!tenant.ok()) return tenant.status();
+  if (*tenant != principal->tenant()) {
+    return absl::NotFoundError(absl::StrCat("no tenant ", *tenant));
+  }
+  auto matches = [&](const std::string& queue, const std::string& team,
+                     const std::string& agent_id) {
+    return (request.queue().empty() || request.queue() == queue) &&
+           (request.team().empty() || request.team() == team) &&
+           (request.agent_id().empty() || request.agent_id() == agent_id);
+  };
+  // Whether the watcher may see a call, asked once per call (again after
+  // a transfer). Denials here are not audited: not seeing a call on a
+  // wallboard is not an access attempt.
+  std::map<std::string, bool> visible;
+  auto may_view = [&](const CallRecord& record,
+                      bool refresh) -> absl::StatusOr<bool> {
+    auto found = visible.find(record.call_id);
+    if (found != visible.end() && !refresh) return found->second;
+    absl::StatusOr<bool> allowed = MayView(*principal, record);
+    if (allowed.ok()) visible[record.call_id] = *allowed;
+    return allowed;
+  };
+
+  absl::StatusOr<int64_t> start = store_->LastEventSequence();
+  if (!start.ok()) return start.status();
+  CallQuery query;
+  query.tenant = *tenant;
+  query.queue = request.queue();
+  query.team = request.team();
+  query.agent_id = request.agent_id();
+  query.states = {CallState::kActive, CallState::kOnHold};
+  query.limit = kMaxPageSize;
+  while (true) {
+    absl::StatusOr<CallPage> page = store_->List(query);
+    if (!page.ok()) return page.status();
+    for (const StoredCall& call : page->calls) {
+      absl::StatusOr<bool> allowed = may_view(call.record, false);
+      if (!allowed.ok()) return allowed.status();
+      if (*allowed && !write(WatchedEvent(v1::Event(), call))) {
+        return WatchEnded(false);
+      }
+    }
+    if (!page->more || page->calls.empty()) break;
+    query.after = std::make_pair(page->calls.back().record.create_time,
+                                 page->calls.back().record.call_id);
+  }
+
+  return FollowEvents(
+      *start, *tenant, cancelled,
+      [&](const v1::Event& event) -> absl::StatusOr<bool> {
+        if (!matches(event.queue(), event.team(), event.agent_id())) {
+          return true;
+        }
+        absl::StatusOr<StoredCall> now = store_->Get(*tenant, event.call_id());
+        if (absl::IsNotFound(now.status())) return true;
+        if (!now.ok()) return now.status();
+        absl::StatusOr<bool> allowed = may_view(
+            now->record, event.type() == v1::EVENT_TYPE_CALL_TRANSFERRED);
+        if (!allowed.ok()) return allowed.status();
+        if (!*allowed) return true;
+        if (!write(WatchedEvent(event, *now))) return WatchEnded(false);
+        if (EndsCall(event)) visible.erase(event.call_id());
+        return true;
+      });
 }
 
 }  // namespace sotto::broker

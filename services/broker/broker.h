@@ -26,8 +26,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/broker/call_proto.h"
 #include "services/broker/call_store.h"
 #include "services/broker/engine_registry.h"
+#include "services/broker/event_bell.h"
 #include "services/broker/media_client.h"
 #include "services/broker/policy_client.h"
 #include "sotto/v1/broker.pb.h"
@@ -37,7 +39,13 @@ namespace sotto::broker {
 struct BrokerOptions {
   // Time source (tests pin it).
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // How often a watch stream looks at the store when no write of this
+  // replica woke it: the latency of seeing another replica's changes.
+  absl::Duration watch_poll = absl::Milliseconds(250);
 };
+
+// Receives a watch stream's events; false when the client is gone.
+using CallEventWriter = std::function<bool(const v1::CallEvent&)>;
 
 // Thread-safe. The collaborators must outlive the broker.
 class Broker {
@@ -55,6 +63,16 @@ class Broker {
       const std::string& token, const v1::ListCallsRequest& request);
   absl::StatusOr<v1::Call> EndCall(const std::string& token,
                                    const v1::EndCallRequest& request);
+  // The agent leg is replaced by the new agent's; each supervisor is asked
+  // about again on its own behalf: kept, downgraded (policy's downgrade_to)
+  // or detached, each with the rule and reason in the response and events.
+  absl::StatusOr<v1::TransferCallResponse> TransferCall(
+      const std::string& token, const v1::TransferCallRequest& request);
+  absl::StatusOr<v1::Call> UpdateCall(const std::string& token,
+                                      const v1::UpdateCallRequest& request);
+  absl::StatusOr<v1::Participant> UpdateParticipantMedia(
+      const std::string& token,
+      const v1::UpdateParticipantMediaRequest& request);
   absl::StatusOr<v1::Call> HoldCall(const std::string& token,
                                     const v1::HoldCallRequest& request);
   absl::StatusOr<v1::Call> ResumeCall(const std::string& token,
@@ -67,6 +85,28 @@ class Broker {
       const std::string& token, const v1::DeleteSupervisionRequest& request);
   absl::StatusOr<v1::Supervision> GetSupervision(
       const std::string& token, const v1::GetSupervisionRequest& request);
+
+  absl::StatusOr<v1::ListSupervisionsResponse> ListSupervisions(
+      const std::string& token, const v1::ListSupervisionsRequest& request);
+
+  // Watch streams: a snapshot first (event type unspecified), then every
+  // change, until the call ends (WatchCall: OK), the client goes
+  // (`cancelled` true or `write` false: CANCELLED) or the broker shuts
+  // down (UNAVAILABLE: watch again, on any replica). A watcher sees only
+  // calls it may view; audit events (access granted/denied) are not sent.
+  absl::Status WatchCall(const std::string& token,
+                         const v1::WatchCallRequest& request,
+                         const CallEventWriter& write,
+                         const std::function<bool()>& cancelled);
+  absl::Status WatchCalls(const std::string& token,
+                          const v1::WatchCallsRequest& request,
+                          const CallEventWriter& write,
+                          const std::function<bool()>& cancelled);
+
+  // Rung after every store write; the outbox forwarder waits on it too.
+  EventBell* event_bell() { return &bell_; }
+  // Ends every watch stream (UNAVAILABLE) and refuses new ones: drain.
+  void StopWatches() { bell_.Close(); }
 
  private:
   // HoldCall and ResumeCall: the same steps towards the other state.
@@ -82,6 +122,24 @@ class Broker {
   };
 
   absl::StatusOr<v1::Principal> Authenticate(const std::string& token);
+  // OK when the principal manages calls or may view this one (a denial is
+  // audited); `manager` tells which.
+  absl::Status RequireViewer(const v1::Principal& principal,
+                             const CallRecord& call, bool* manager);
+  // Whether the principal manages or may view the call (no audit: used
+  // to filter lists and streams, not to refuse a request).
+  absl::StatusOr<bool> MayView(const v1::Principal& principal,
+                               const CallRecord& call);
+  // The CallEvent a watcher gets: the event with the call as stored now,
+  // without any media key.
+  v1::CallEvent WatchedEvent(const v1::Event& event, const StoredCall& call);
+  // Tails the event log from `start` until the broker stops watches or
+  // `cancelled`; hands each of the tenant's non-audit events to
+  // `on_event`, which returns false to end the stream (OK) or an error.
+  absl::Status FollowEvents(
+      int64_t start, const std::string& tenant,
+      const std::function<bool()>& cancelled,
+      const std::function<absl::StatusOr<bool>(const v1::Event&)>& on_event);
   // The decision for `action` on the call; a denial is audited and
   // returned as PERMISSION_DENIED with the policy's reason.
   absl::StatusOr<v1::Decision> Require(const v1::Principal& principal,
@@ -129,6 +187,21 @@ class Broker {
       const std::function<std::optional<IdempotencyRecord>(const StoredCall&)>&
           remember);
 
+  // The steps every call-management RPC (end, hold, transfer, update...)
+  // shares: authenticate, parse the call name, load, require calls.manage,
+  // require a request id, replay a retried request, run `change` under the
+  // call's lock (its events get the actor and are preceded by the grant's
+  // audit), commit, remember and return `render` of the call.
+  using ManageFn = std::function<absl::StatusOr<std::vector<v1::Event>>(
+      StoredCall& call, absl::Time now)>;
+  template <typename Response>
+  absl::StatusOr<Response> ManageCall(
+      const std::string& token, absl::string_view method,
+      const google::protobuf::Message& request, const std::string& call_name,
+      const std::string& request_id, const ManageFn& change,
+      const std::function<Response(const StoredCall&, const CallView&)>&
+          render);
+
   std::mutex& LockFor(const std::string& tenant, const std::string& call_id);
 
   PolicyClient* const policy_;
@@ -137,6 +210,7 @@ class Broker {
   EngineRegistry* const engines_;
   const BrokerOptions options_;
   std::array<std::mutex, 64> call_locks_;
+  EventBell bell_;
 };
 
 }  // namespace sotto::broker

@@ -32,6 +32,24 @@ google::protobuf::Duration ToDuration(absl::Duration d) {
 
 }  // namespace
 
+grpc::Status BrokerService::WatchCall(
+    grpc::ServerContext* context, const v1::WatchCallRequest* request,
+    grpc::ServerWriter<v1::CallEvent>* writer) {
+  return ToGrpcStatus(broker_->WatchCall(
+      BearerToken(*context), *request,
+      [writer](const v1::CallEvent& event) { return writer->Write(event); },
+      [context] { return context->IsCancelled(); }));
+}
+
+grpc::Status BrokerService::WatchCalls(
+    grpc::ServerContext* context, const v1::WatchCallsRequest* request,
+    grpc::ServerWriter<v1::CallEvent>* writer) {
+  return ToGrpcStatus(broker_->WatchCalls(
+      BearerToken(*context), *request,
+      [writer](const v1::CallEvent& event) { return writer->Write(event); },
+      [context] { return context->IsCancelled(); }));
+}
+
 std::string BearerToken(const grpc::ServerContext& context) {
   return service_kit::BearerToken(context);
 }
@@ -59,6 +77,35 @@ grpc::Status BrokerService::EndCall(grpc::ServerContext* context,
                                     const v1::EndCallRequest* request,
                                     v1::Call* response) {
   return Answer(broker_->EndCall(BearerToken(*context), *request), response);
+}
+
+grpc::Status BrokerService::TransferCall(grpc::ServerContext* context,
+                                         const v1::TransferCallRequest* request,
+                                         v1::TransferCallResponse* response) {
+  return Answer(broker_->TransferCall(BearerToken(*context), *request),
+                response);
+}
+
+grpc::Status BrokerService::UpdateCall(grpc::ServerContext* context,
+                                       const v1::UpdateCallRequest* request,
+                                       v1::Call* response) {
+  return Answer(broker_->UpdateCall(BearerToken(*context), *request), response);
+}
+
+grpc::Status BrokerService::UpdateParticipantMedia(
+    grpc::ServerContext* context,
+    const v1::UpdateParticipantMediaRequest* request,
+    v1::Participant* response) {
+  return Answer(
+      broker_->UpdateParticipantMedia(BearerToken(*context), *request),
+      response);
+}
+
+grpc::Status BrokerService::ListSupervisions(
+    grpc::ServerContext* context, const v1::ListSupervisionsRequest* request,
+    v1::ListSupervisionsResponse* response) {
+  return Answer(broker_->ListSupervisions(BearerToken(*context), *request),
+                response);
 }
 
 grpc::Status BrokerService::HoldCall(grpc::ServerContext* context,

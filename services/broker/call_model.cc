@@ -231,6 +231,7 @@ absl::StatusOr<Change> Attach(CallRecord& call, const std::string& supervisor,
   s.participant = participant.id;
   s.mode = mode;
   s.takeover_rank = grant.takeover_rank;
+  s.downgrade_to = grant.downgrade_to;
   s.create_time = now;
   s.mode_time = now;
   call.supervisions.push_back(s);
@@ -258,6 +259,8 @@ absl::StatusOr<Change> SetMode(CallRecord& call,
     return status;
   }
   if (s->mode == mode) return Done(call, {});
+  s->takeover_rank = grant.takeover_rank;
+  s->downgrade_to = grant.downgrade_to;
   std::vector<v1::Event> events;
   if (mode == v1::MODE_TAKEOVER) {
     const SupervisionRecord* holder = call.TakeoverHolder();

@@ -41,6 +41,10 @@ struct SupervisionRecord {
   int takeover_rank = 0;
   // Downgrade target when a transfer leaves the grant (policy), or
   // MODE_UNSPECIFIED to detach.
+  v1::Mode downgrade_to = v1::MODE_UNSPECIFIED;
+  // The supervisor's v1::Principal (serialized; no secret in it) as of its
+  // last request: policy is asked again on its behalf after a transfer.
+  std::string principal;
   absl::Time create_time;
   absl::Time mode_time;
   absl::Time end_time;

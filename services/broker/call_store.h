@@ -106,8 +106,16 @@ class CallStore {
   virtual absl::Status AppendEvents(const std::vector<v1::Event>& events) = 0;
   // The oldest undelivered outbox entries, at most `limit`.
   virtual absl::StatusOr<std::vector<OutboxEntry>> PendingEvents(int limit) = 0;
-  // Marks entries up to and including `sequence` delivered.
-  virtual absl::Status MarkDelivered(int64_t sequence) = 0;
+  // Marks exactly these entries delivered. (Not "everything up to N": on
+  // PostgreSQL a lower sequence can commit after a higher one was read.)
+  virtual absl::Status MarkDelivered(const std::vector<int64_t>& sequences) = 0;
+  // Every stored event with a sequence above `after_sequence`, delivered or
+  // not, oldest first, at most `limit`: what watchers tail.
+  virtual absl::StatusOr<std::vector<OutboxEntry>> EventsAfter(
+      int64_t after_sequence, int limit) = 0;
+  // The highest sequence stored (0 when there is none): where a new
+  // watcher starts.
+  virtual absl::StatusOr<int64_t> LastEventSequence() = 0;
 };
 
 }  // namespace sotto::broker

@@ -1,7 +1,8 @@
-// The gRPC implementations of PolicyClient and MediaClient.
+// The gRPC implementations of PolicyClient, MediaClient and EventSink.
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
+#include "services/broker/event_sink.h"
 #include "services/broker/media_client.h"
 #include "services/broker/policy_client.h"
 
@@ -64,46 +65,74 @@ v1::MediaEngine::Stub* GrpcMediaClient::StubFor(const std::string& engine) {
   return found->second.get();
 }
 
-absl::StatusOr<v1::Leg> GrpcMediaClient::AddLeg(
-    const std::string& engine, const v1::AddLegRequest& request) {
+template <typename Request, typename Response>
+absl::StatusOr<Response> GrpcMediaClient::Call(
+    const std::string& engine, absl::string_view method,
+    grpc::Status (v1::MediaEngine::Stub::*rpc)(grpc::ClientContext*,
+                                               const Request&, Response*),
+    const Request& request) {
   grpc::ClientContext context;
   SetDeadline(context, timeout_);
-  v1::Leg leg;
+  Response response;
   absl::Status status =
-      FromGrpc(StubFor(engine)->AddLeg(&context, request, &leg),
-               absl::StrCat("media engine ", engine, " AddLeg"));
-  if (!status.ok()) return status;
-  return leg;
-}
-
-absl::Status GrpcMediaClient::RemoveLeg(const std::string& engine,
-                                        const v1::RemoveLegRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(context, timeout_);
-  v1::RemoveLegResponse response;
-  return FromGrpc(StubFor(engine)->RemoveLeg(&context, request, &response),
-                  absl::StrCat("media engine ", engine, " RemoveLeg"));
-}
-
-absl::StatusOr<v1::SetRoutingResponse> GrpcMediaClient::SetRouting(
-    const std::string& engine, const v1::SetRoutingRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(context, timeout_);
-  v1::SetRoutingResponse response;
-  absl::Status status =
-      FromGrpc(StubFor(engine)->SetRouting(&context, request, &response),
-               absl::StrCat("media engine ", engine, " SetRouting"));
+      FromGrpc((StubFor(engine)->*rpc)(&context, request, &response),
+               absl::StrCat("media engine ", engine, " ", method));
   if (!status.ok()) return status;
   return response;
 }
 
+absl::StatusOr<v1::Leg> GrpcMediaClient::AddLeg(
+    const std::string& engine, const v1::AddLegRequest& request) {
+  return Call(engine, "AddLeg", &v1::MediaEngine::Stub::AddLeg, request);
+}
+
+absl::StatusOr<v1::Leg> GrpcMediaClient::UpdateLeg(
+    const std::string& engine, const v1::UpdateLegRequest& request) {
+  return Call(engine, "UpdateLeg", &v1::MediaEngine::Stub::UpdateLeg, request);
+}
+
+absl::Status GrpcMediaClient::RemoveLeg(const std::string& engine,
+                                        const v1::RemoveLegRequest& request) {
+  return Call(engine, "RemoveLeg", &v1::MediaEngine::Stub::RemoveLeg, request)
+      .status();
+}
+
+absl::StatusOr<v1::SetRoutingResponse> GrpcMediaClient::SetRouting(
+    const std::string& engine, const v1::SetRoutingRequest& request) {
+  return Call(engine, "SetRouting", &v1::MediaEngine::Stub::SetRouting,
+              request);
+}
+
 absl::Status GrpcMediaClient::DeleteRoom(const std::string& engine,
                                          const v1::DeleteRoomRequest& request) {
+  return Call(engine, "DeleteRoom", &v1::MediaEngine::Stub::DeleteRoom, request)
+      .status();
+}
+
+absl::Status GrpcMediaClient::PlayAudio(const std::string& engine,
+                                        const v1::PlayAudioRequest& request) {
+  return Call(engine, "PlayAudio", &v1::MediaEngine::Stub::PlayAudio, request)
+      .status();
+}
+
+absl::StatusOr<v1::ListRoomsResponse> GrpcMediaClient::ListRooms(
+    const std::string& engine) {
+  return Call(engine, "ListRooms", &v1::MediaEngine::Stub::ListRooms,
+              v1::ListRoomsRequest());
+}
+
+absl::Status GrpcEventSink::Deliver(const std::vector<v1::Event>& events) {
   grpc::ClientContext context;
   SetDeadline(context, timeout_);
-  v1::DeleteRoomResponse response;
-  return FromGrpc(StubFor(engine)->DeleteRoom(&context, request, &response),
-                  absl::StrCat("media engine ", engine, " DeleteRoom"));
+  if (!bearer_token_.empty()) {
+    context.AddMetadata("authorization",
+                        absl::StrCat("Bearer ", bearer_token_));
+  }
+  v1::IngestEventsRequest request;
+  for (const v1::Event& event : events) *request.add_events() = event;
+  v1::IngestEventsResponse response;
+  return FromGrpc(stub_->IngestEvents(&context, request, &response),
+                  "reporting IngestEvents");
 }
 
 }  // namespace sotto::broker

@@ -2,6 +2,7 @@
 // modes) and the registry media engines announce themselves to.
 // Flags and wiring only: the logic is Broker (broker.h), the store
 // SqlCallStore, the gRPC adapters broker_service.h.
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -18,7 +19,9 @@
 #include "services/broker/broker.h"
 #include "services/broker/broker_service.h"
 #include "services/broker/engine_registry.h"
+#include "services/broker/event_sink.h"
 #include "services/broker/media_client.h"
+#include "services/broker/outbox_forwarder.h"
 #include "services/broker/policy_client.h"
 #include "services/broker/sql_call_store.h"
 #include "services/common/client_tls_flags.h"
@@ -31,6 +34,10 @@
 
 ABSL_FLAG(std::string, policy_address, "127.0.0.1:7101",
           "host:port of the sotto.v1.Policy service.");
+ABSL_FLAG(std::string, reporting_address, "",
+          "host:port of the sotto.v1.Reporting service the outbox forwarder "
+          "delivers events to. Empty: events stay in the outbox (the store) "
+          "until a broker with a reporting address delivers them.");
 ABSL_FLAG(std::string, store, "sqlite:var/broker/broker.db",
           "Where calls are kept: sqlite:PATH (embedded, one file) or a "
           "PostgreSQL connection string (postgresql://... or key=value).");
@@ -127,11 +134,34 @@ int main(int argc, char** argv) {
   broker::EngineRegistryService registry_service(&engines);
 
   kit::ServerRunner runner(*std::move(options));
+  std::unique_ptr<broker::GrpcEventSink> reporting;
+  std::unique_ptr<broker::OutboxForwarder> forwarder;
+  const std::string reporting_address = absl::GetFlag(FLAGS_reporting_address);
+  if (!reporting_address.empty()) {
+    reporting = std::make_unique<broker::GrpcEventSink>(
+        sotto::v1::Reporting::NewStub(grpc::CreateCustomChannel(
+            reporting_address, *credentials, kit::MakeChannelArguments(tls))),
+        *timeout, /*bearer_token=*/"");
+    forwarder = std::make_unique<broker::OutboxForwarder>(
+        store->get(), reporting.get(), core.event_bell(),
+        broker::OutboxForwarderOptions(), runner.metrics_registry().get());
+    forwarder->Start();
+  }
+  // Watch streams end first (their clients reconnect elsewhere), then the
+  // forwarder delivers what it can.
+  runner.AddDrainHook([&core, &forwarder](absl::Time deadline) {
+    core.StopWatches();
+    if (forwarder) {
+      forwarder->Stop(std::min(absl::Seconds(2), deadline - absl::Now()));
+    }
+  });
   runner.AddService(&broker_service, sotto::v1::Broker::service_full_name());
   runner.AddService(&registry_service,
                     sotto::v1::EngineRegistry::service_full_name());
   kit::LogInfo("broker ready",
                {{"policy", absl::GetFlag(FLAGS_policy_address)},
+                {"reporting", reporting_address.empty() ? std::string("(none)")
+                                                        : reporting_address},
                 {"store", absl::StartsWith(store_spec, "sqlite:")
                               ? store_spec
                               : std::string("postgresql")}});

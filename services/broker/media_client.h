@@ -25,6 +25,8 @@ class MediaClient {
   virtual ~MediaClient() = default;
   virtual absl::StatusOr<v1::Leg> AddLeg(const std::string& engine,
                                          const v1::AddLegRequest& request) = 0;
+  virtual absl::StatusOr<v1::Leg> UpdateLeg(
+      const std::string& engine, const v1::UpdateLegRequest& request) = 0;
   virtual absl::Status RemoveLeg(const std::string& engine,
                                  const v1::RemoveLegRequest& request) = 0;
   // Returns once the engine mixes by the new matrix.
@@ -32,6 +34,12 @@ class MediaClient {
       const std::string& engine, const v1::SetRoutingRequest& request) = 0;
   virtual absl::Status DeleteRoom(const std::string& engine,
                                   const v1::DeleteRoomRequest& request) = 0;
+  // Cue tones and announcements.
+  virtual absl::Status PlayAudio(const std::string& engine,
+                                 const v1::PlayAudioRequest& request) = 0;
+  // Every room the engine carries (reconciliation after a restart).
+  virtual absl::StatusOr<v1::ListRoomsResponse> ListRooms(
+      const std::string& engine) = 0;
 };
 
 class GrpcMediaClient final : public MediaClient {
@@ -44,14 +52,28 @@ class GrpcMediaClient final : public MediaClient {
 
   absl::StatusOr<v1::Leg> AddLeg(const std::string& engine,
                                  const v1::AddLegRequest& request) override;
+  absl::StatusOr<v1::Leg> UpdateLeg(
+      const std::string& engine, const v1::UpdateLegRequest& request) override;
   absl::Status RemoveLeg(const std::string& engine,
                          const v1::RemoveLegRequest& request) override;
   absl::StatusOr<v1::SetRoutingResponse> SetRouting(
       const std::string& engine, const v1::SetRoutingRequest& request) override;
   absl::Status DeleteRoom(const std::string& engine,
                           const v1::DeleteRoomRequest& request) override;
+  absl::Status PlayAudio(const std::string& engine,
+                         const v1::PlayAudioRequest& request) override;
+  absl::StatusOr<v1::ListRoomsResponse> ListRooms(
+      const std::string& engine) override;
 
  private:
+  // One unary call to `engine` with the deadline; errors name the method.
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Call(
+      const std::string& engine, absl::string_view method,
+      grpc::Status (v1::MediaEngine::Stub::*rpc)(grpc::ClientContext*,
+                                                 const Request&, Response*),
+      const Request& request);
+
   v1::MediaEngine::Stub* StubFor(const std::string& engine);
 
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;

@@ -113,6 +113,26 @@ absl::StatusOr<StoredCall> CallFromRow(const sql::Row& row) {
   return call;
 }
 
+absl::StatusOr<std::vector<OutboxEntry>> OutboxRows(
+    sql::Database* db, const char* query, const std::vector<Value>& params) {
+  absl::StatusOr<sql::Rows> rows = db->Query(query, params);
+  if (!rows.ok()) return rows.status();
+  std::vector<OutboxEntry> out;
+  for (const sql::Row& row : *rows) {
+    OutboxEntry entry;
+    absl::StatusOr<int64_t> sequence = row.GetInt64("sequence");
+    if (!sequence.ok()) return sequence.status();
+    absl::StatusOr<std::string> bytes = row.GetBytes("event");
+    if (!bytes.ok()) return bytes.status();
+    entry.sequence = *sequence;
+    if (!entry.event.ParseFromString(*bytes)) {
+      return absl::InternalError("stored event does not parse");
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 constexpr char kSelectCall[] =
     "SELECT call, internal, version FROM broker_calls";
 
@@ -292,33 +312,43 @@ absl::Status SqlCallStore::AppendEvents(const std::vector<v1::Event>& events) {
 
 absl::StatusOr<std::vector<OutboxEntry>> SqlCallStore::PendingEvents(
     int limit) {
-  absl::StatusOr<sql::Rows> rows = db_->Query(
-      "SELECT sequence, event FROM broker_outbox WHERE delivered = 0 "
-      "ORDER BY sequence LIMIT $1",
-      {static_cast<int64_t>(limit)});
-  if (!rows.ok()) return rows.status();
-  std::vector<OutboxEntry> out;
-  for (const sql::Row& row : *rows) {
-    OutboxEntry entry;
-    absl::StatusOr<int64_t> sequence = row.GetInt64("sequence");
-    if (!sequence.ok()) return sequence.status();
-    absl::StatusOr<std::string> bytes = row.GetBytes("event");
-    if (!bytes.ok()) return bytes.status();
-    entry.sequence = *sequence;
-    if (!entry.event.ParseFromString(*bytes)) {
-      return absl::InternalError("stored event does not parse");
-    }
-    out.push_back(std::move(entry));
-  }
-  return out;
+  return OutboxRows(db_,
+                    "SELECT sequence, event FROM broker_outbox WHERE "
+                    "delivered = 0 ORDER BY sequence LIMIT $1",
+                    {static_cast<int64_t>(limit)});
 }
 
-absl::Status SqlCallStore::MarkDelivered(int64_t sequence) {
+absl::StatusOr<std::vector<OutboxEntry>> SqlCallStore::EventsAfter(
+    int64_t after_sequence, int limit) {
+  return OutboxRows(db_,
+                    "SELECT sequence, event FROM broker_outbox WHERE "
+                    "sequence > $1 ORDER BY sequence LIMIT $2",
+                    {after_sequence, static_cast<int64_t>(limit)});
+}
+
+absl::StatusOr<int64_t> SqlCallStore::LastEventSequence() {
+  absl::StatusOr<sql::Rows> rows = db_->Query(
+      "SELECT COALESCE(MAX(sequence), 0) AS last FROM broker_outbox", {});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return 0;
+  return (*rows)[0].GetInt64("last");
+}
+
+absl::Status SqlCallStore::MarkDelivered(
+    const std::vector<int64_t>& sequences) {
+  if (sequences.empty()) return absl::OkStatus();
+  std::string placeholders;
+  std::vector<Value> values;
+  for (int64_t sequence : sequences) {
+    values.push_back(sequence);
+    absl::StrAppend(&placeholders, values.size() > 1 ? ", $" : "$",
+                    values.size());
+  }
   return db_
-      ->Execute(
-          "UPDATE broker_outbox SET delivered = 1 WHERE sequence <= $1 AND "
-          "delivered = 0",
-          {sequence})
+      ->Execute(absl::StrCat("UPDATE broker_outbox SET delivered = 1 WHERE "
+                             "sequence IN (",
+                             placeholders, ")"),
+                values)
       .status();
 }
 

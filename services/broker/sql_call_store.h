@@ -38,7 +38,10 @@ class SqlCallStore final : public CallStore {
       const std::string& tenant, const std::string& request_id) override;
   absl::Status AppendEvents(const std::vector<v1::Event>& events) override;
   absl::StatusOr<std::vector<OutboxEntry>> PendingEvents(int limit) override;
-  absl::Status MarkDelivered(int64_t sequence) override;
+  absl::Status MarkDelivered(const std::vector<int64_t>& sequences) override;
+  absl::StatusOr<std::vector<OutboxEntry>> EventsAfter(int64_t after_sequence,
+                                                       int limit) override;
+  absl::StatusOr<int64_t> LastEventSequence() override;
 
  private:
   explicit SqlCallStore(sql::Database* db) : db_(db) {}

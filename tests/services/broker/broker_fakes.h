@@ -26,6 +26,11 @@ class FakePolicy final : public PolicyClient {
     std::vector<v1::Mode> modes;
     int rank = 0;
     int max_supervisors = 0;
+    // Only calls whose agent is in one of these teams; empty: any team.
+    std::set<std::string> teams = {};
+    // On other teams' calls: these modes (and viewing, if any).
+    std::vector<v1::Mode> modes_elsewhere = {};
+    v1::Mode downgrade_to = v1::MODE_UNSPECIFIED;
   };
 
   void AddUser(const std::string& token, const std::string& tenant,
@@ -64,17 +69,23 @@ class FakePolicy final : public PolicyClient {
       return decision;
     }
     const Grant& g = grant->second;
+    const bool elsewhere =
+        !g.teams.empty() && g.teams.count(request.resource().team()) == 0;
+    if (elsewhere && g.modes_elsewhere.empty()) return decision;
+    const std::vector<v1::Mode>& modes =
+        elsewhere ? g.modes_elsewhere : g.modes;
     if (request.action() == v1::ACTION_CALLS_SUPERVISE &&
-        std::find(g.modes.begin(), g.modes.end(), request.mode()) ==
-            g.modes.end()) {
+        std::find(modes.begin(), modes.end(), request.mode()) == modes.end()) {
       return decision;
     }
     decision.set_allowed(true);
-    decision.set_rule(absl::StrCat("grant-", request.principal().subject()));
+    decision.set_rule(absl::StrCat("grant-", request.principal().subject(),
+                                   elsewhere ? "-elsewhere" : ""));
     decision.clear_reason();
-    for (v1::Mode mode : g.modes) {
+    for (v1::Mode mode : modes) {
       decision.mutable_supervision()->add_allowed_modes(mode);
     }
+    decision.mutable_supervision()->set_downgrade_to(g.downgrade_to);
     decision.mutable_supervision()->set_takeover_rank(g.rank);
     decision.mutable_supervision()->set_max_supervisors_per_call(
         g.max_supervisors);
@@ -116,6 +127,24 @@ class FakeMedia final : public MediaClient {
     legs_[request.room_id()].insert(request.leg_id());
     return leg;
   }
+  absl::StatusOr<v1::Leg> UpdateLeg(
+      const std::string& engine, const v1::UpdateLegRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    log_.push_back(absl::StrCat("UpdateLeg ", request.leg_id()));
+    if (legs_[request.room_id()].count(request.leg_id()) == 0) {
+      return absl::NotFoundError(absl::StrCat("no leg ", request.leg_id()));
+    }
+    v1::Leg leg;
+    leg.set_room_id(request.room_id());
+    leg.set_leg_id(request.leg_id());
+    leg.mutable_answer()->mutable_local_rtp()->set_address("127.0.0.1");
+    leg.mutable_answer()->mutable_local_rtp()->set_port(next_port_++);
+    leg.mutable_answer()->set_codec(request.offer().codec());
+    leg.mutable_answer()->mutable_local_key()->set_inline_key(
+        absl::StrCat("key-", request.leg_id(),
+                     request.rotate_local_key() ? "-rotated" : ""));
+    return leg;
+  }
   absl::Status RemoveLeg(const std::string& engine,
                          const v1::RemoveLegRequest& request) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -149,6 +178,29 @@ class FakeMedia final : public MediaClient {
     legs_.erase(request.room_id());
     routing_.erase(request.room_id());
     return absl::OkStatus();
+  }
+
+  absl::Status PlayAudio(const std::string& engine,
+                         const v1::PlayAudioRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string sinks;
+    for (const std::string& sink : request.sink_leg_ids()) {
+      absl::StrAppend(&sinks, " ", sink);
+    }
+    log_.push_back(absl::StrCat(
+        "PlayAudio", request.has_tone() ? " tone" : " speech", " to", sinks));
+    return absl::OkStatus();
+  }
+  absl::StatusOr<v1::ListRoomsResponse> ListRooms(
+      const std::string& engine) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    v1::ListRoomsResponse response;
+    for (const auto& [room, legs] : legs_) {
+      v1::Room* out = response.add_rooms();
+      out->set_room_id(room);
+      for (const std::string& leg : legs) out->add_legs()->set_leg_id(leg);
+    }
+    return response;
   }
 
   std::set<std::string> routing(const std::string& room) {

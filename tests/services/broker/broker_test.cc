@@ -9,9 +9,12 @@
 #include <atomic>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -494,6 +497,423 @@ TEST_F(BrokerTest, FailedLegPlacementLeavesNoCall) {
             absl::StatusCode::kNotFound);
   // The same request id may be retried after an error.
   ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+}
+
+// A watch stream run on its own thread, as gRPC would.
+class Watch {
+ public:
+  template <typename Start>
+  explicit Watch(Start start) {
+    thread_ = std::thread([this, start] {
+      absl::Status status = start(
+          [this](const v1::CallEvent& event) {
+            std::lock_guard<std::mutex> lock(mu_);
+            events_.push_back(event);
+            return true;
+          },
+          [this] { return cancelled_.load(); });
+      std::lock_guard<std::mutex> lock(mu_);
+      result_ = status;
+      done_ = true;
+    });
+  }
+  ~Watch() {
+    cancelled_ = true;
+    thread_.join();
+  }
+  // Waits (up to 10 s) until `n` events came; the events then.
+  std::vector<v1::CallEvent> WaitFor(size_t n) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (events_.size() >= n || done_) break;
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
+  // Waits (up to 10 s) for the stream to end; its status.
+  std::optional<absl::Status> WaitDone() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (done_) return result_;
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return std::nullopt;
+  }
+  void Cancel() { cancelled_ = true; }
+
+ private:
+  std::mutex mu_;
+  std::vector<v1::CallEvent> events_;
+  absl::Status result_;
+  bool done_ = false;
+  std::atomic<bool> cancelled_{false};
+  std::thread thread_;
+};
+
+std::vector<v1::EventType> Types(const std::vector<v1::CallEvent>& events) {
+  std::vector<v1::EventType> out;
+  for (const v1::CallEvent& e : events) out.push_back(e.event().type());
+  return out;
+}
+
+TEST_F(BrokerTest, WatcherSeesSnapshotThenEveryChangeUntilTheCallEnds) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::WatchCallRequest request;
+  request.set_name(kRoom);
+  Watch watch([&](const CallEventWriter& write,
+                  const std::function<bool()>& cancelled) {
+    return broker_->WatchCall("lead2", request, write, cancelled);
+  });
+  ASSERT_EQ(watch.WaitFor(1).size(), 1u);  // the snapshot
+
+  absl::StatusOr<v1::Supervision> s = Supervise("lead1", v1::MODE_LISTEN, "s1");
+  ASSERT_OK(s);
+  ASSERT_OK(Switch("lead1", s->name(), v1::MODE_WHISPER, "m1"));
+  v1::EndCallRequest end;
+  end.set_name(kRoom);
+  end.set_request_id("e1");
+  ASSERT_OK(broker_->EndCall("integrator", end));
+
+  std::optional<absl::Status> result = watch.WaitDone();
+  ASSERT_TRUE(result.has_value()) << "the stream did not end with the call";
+  EXPECT_TRUE(result->ok()) << *result;
+  std::vector<v1::CallEvent> events = watch.WaitFor(0);
+  std::vector<v1::EventType> types = Types(events);
+  ASSERT_GE(types.size(), 4u);
+  EXPECT_EQ(types.front(), v1::EVENT_TYPE_UNSPECIFIED);
+  EXPECT_EQ(types.back(), v1::EVENT_TYPE_CALL_ENDED);
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_SUPERVISION_STARTED));
+  EXPECT_THAT(types,
+              ::testing::Contains(v1::EVENT_TYPE_SUPERVISION_MODE_CHANGED));
+  // Audits are not for watchers, and no key ever is.
+  EXPECT_THAT(types, ::testing::Not(
+                         ::testing::Contains(v1::EVENT_TYPE_ACCESS_GRANTED)));
+  for (const v1::CallEvent& e : events) {
+    for (const v1::Participant& p : e.call().participants()) {
+      EXPECT_TRUE(p.media().local_key().inline_key().empty())
+          << "a watcher got the key of " << p.name();
+    }
+  }
+  // The call carried by the mode change is the call after it.
+  for (const v1::CallEvent& e : events) {
+    if (e.event().type() == v1::EVENT_TYPE_SUPERVISION_MODE_CHANGED) {
+      EXPECT_EQ(e.event().mode(), v1::MODE_WHISPER);
+    }
+  }
+}
+
+TEST_F(BrokerTest, WatchCallsShowsOnlyCallsTheWatcherMayView) {
+  using A = v1::Action;
+  policy_.AddUser("lead-a", "acme", "lead-a",
+                  {{A::ACTION_CALLS_VIEW}, {}, 0, 0, {"team-a"}});
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration("c1", "r1")));
+  v1::RegisterCallRequest other = Registration("c2", "r2");
+  other.mutable_agent()->set_team("team-b");
+  ASSERT_OK(broker_->RegisterCall("integrator", other));
+
+  v1::WatchCallsRequest request;
+  request.set_parent("tenants/acme");
+  Watch watch([&](const CallEventWriter& write,
+                  const std::function<bool()>& cancelled) {
+    return broker_->WatchCalls("lead-a", request, write, cancelled);
+  });
+  std::vector<v1::CallEvent> snapshot = watch.WaitFor(1);
+  ASSERT_EQ(snapshot.size(), 1u);
+  EXPECT_EQ(snapshot[0].call().name(), "tenants/acme/calls/c1");
+
+  // team-b's call changes first: by the time c1's hold arrives, c2's has
+  // been seen and must have been held back.
+  v1::HoldCallRequest hold;
+  hold.set_name("tenants/acme/calls/c2");
+  hold.set_request_id("h2");
+  ASSERT_OK(broker_->HoldCall("integrator", hold));
+  hold.set_name("tenants/acme/calls/c1");
+  hold.set_request_id("h1");
+  ASSERT_OK(broker_->HoldCall("integrator", hold));
+  std::vector<v1::CallEvent> events = watch.WaitFor(2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].event().type(), v1::EVENT_TYPE_CALL_HELD);
+  EXPECT_EQ(events[1].call().name(), "tenants/acme/calls/c1");
+  EXPECT_EQ(events[1].call().state(), v1::Call::ON_HOLD);
+
+  watch.Cancel();
+  std::optional<absl::Status> result = watch.WaitDone();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->code(), absl::StatusCode::kCancelled);
+}
+
+TEST_F(BrokerTest, WatchersOfAnotherTenantOrWithoutRightsGetNothing) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::WatchCallRequest request;
+  request.set_name(kRoom);
+  int writes = 0;
+  auto write = [&](const v1::CallEvent&) { return ++writes > 0; };
+  auto never = [] { return false; };
+  EXPECT_EQ(broker_->WatchCall("globex", request, write, never).code(),
+            absl::StatusCode::kNotFound);
+  using A = v1::Action;
+  policy_.AddUser("nobody", "acme", "nobody",
+                  {{A::ACTION_CALLS_SUPERVISE}, {v1::MODE_LISTEN}, 0, 0, {}});
+  EXPECT_EQ(broker_->WatchCall("nobody", request, write, never).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(broker_->WatchCall("", request, write, never).code(),
+            absl::StatusCode::kUnauthenticated);
+  v1::WatchCallsRequest all;
+  all.set_parent("tenants/globex");
+  EXPECT_EQ(broker_->WatchCalls("lead1", all, write, never).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(writes, 0);
+}
+
+TEST_F(BrokerTest, ShutdownEndsWatchStreamsWithUnavailable) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::WatchCallRequest request;
+  request.set_name(kRoom);
+  Watch watch([&](const CallEventWriter& write,
+                  const std::function<bool()>& cancelled) {
+    return broker_->WatchCall("lead1", request, write, cancelled);
+  });
+  ASSERT_EQ(watch.WaitFor(1).size(), 1u);
+  broker_->StopWatches();
+  std::optional<absl::Status> result = watch.WaitDone();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(result->message(), HasSubstr("watch again"));
+}
+
+TEST_F(BrokerTest, TransferKeepsDowngradesOrDetachesEachSupervisorByPolicy) {
+  using A = v1::Action;
+  const std::vector<v1::Mode> all = {v1::MODE_LISTEN, v1::MODE_WHISPER,
+                                     v1::MODE_BARGE, v1::MODE_TAKEOVER};
+  // coach-a coaches team-a and may only listen elsewhere; qa-a listens to
+  // team-a only.
+  policy_.AddUser("coach-a", "acme", "coach-a",
+                  {{A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE},
+                   all,
+                   10,
+                   3,
+                   {"team-a"},
+                   {v1::MODE_LISTEN},
+                   v1::MODE_LISTEN});
+  policy_.AddUser("qa-a", "acme", "qa-a",
+                  {{A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE},
+                   {v1::MODE_LISTEN},
+                   5,
+                   3,
+                   {"team-a"}});
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  absl::StatusOr<v1::Supervision> lead =
+      Supervise("lead1", v1::MODE_LISTEN, "s1");
+  ASSERT_OK(lead);
+  ASSERT_OK(Switch("lead1", lead->name(), v1::MODE_WHISPER, "m1"));
+  absl::StatusOr<v1::Supervision> coach =
+      Supervise("coach-a", v1::MODE_LISTEN, "s2");
+  ASSERT_OK(coach);
+  ASSERT_OK(Switch("coach-a", coach->name(), v1::MODE_BARGE, "m2"));
+  absl::StatusOr<v1::Supervision> qa = Supervise("qa-a", v1::MODE_LISTEN, "s3");
+  ASSERT_OK(qa);
+
+  v1::TransferCallRequest transfer;
+  transfer.set_name(kRoom);
+  transfer.mutable_new_agent()->set_user_id("a-2");
+  transfer.mutable_new_agent()->set_team("team-b");
+  *transfer.mutable_new_agent()->mutable_media() = PlainOffer(40010);
+  transfer.set_reason("escalated to billing");
+  transfer.set_request_id("t1");
+  absl::StatusOr<v1::TransferCallResponse> response =
+      broker_->TransferCall("integrator", transfer);
+  ASSERT_OK(response);
+
+  ASSERT_EQ(response->supervision_outcomes_size(), 3);
+  using O = v1::TransferCallResponse::SupervisionOutcome;
+  const O& kept = response->supervision_outcomes(0);
+  EXPECT_EQ(kept.supervision(), lead->name());
+  EXPECT_EQ(kept.outcome(), O::KEPT);
+  EXPECT_EQ(kept.mode(), v1::MODE_WHISPER);
+  const O& lowered = response->supervision_outcomes(1);
+  EXPECT_EQ(lowered.supervision(), coach->name());
+  EXPECT_EQ(lowered.outcome(), O::DOWNGRADED);
+  EXPECT_EQ(lowered.mode(), v1::MODE_LISTEN);
+  EXPECT_EQ(lowered.policy_rule(), "grant-coach-a-elsewhere");
+  const O& detached = response->supervision_outcomes(2);
+  EXPECT_EQ(detached.supervision(), qa->name());
+  EXPECT_EQ(detached.outcome(), O::DETACHED);
+  EXPECT_EQ(detached.policy_rule(), "default-deny");
+  EXPECT_FALSE(detached.reason().empty());
+
+  // The media: the new agent replaces the old in the matrix; the
+  // whisperer now whispers to the new agent; the detached listener's leg
+  // is gone and the downgraded one only listens.
+  const std::vector<std::string> log = media_.log();
+  EXPECT_THAT(log, ::testing::Contains("AddLeg agent-2"));
+  EXPECT_THAT(log, ::testing::Contains("RemoveLeg agent-1"));
+  EXPECT_THAT(log, ::testing::Contains("RemoveLeg supervisor-3"));
+  const std::set<std::string> routes = media_.routing(kRoom);
+  EXPECT_EQ(routes,
+            (std::set<std::string>{
+                "customer>agent-2", "agent-2>customer", "customer>supervisor-1",
+                "agent-2>supervisor-1", "supervisor-1>agent-2",
+                "customer>supervisor-2", "agent-2>supervisor-2",
+                // the design: staff hear a whispering colleague
+                "supervisor-1>supervisor-2"}));
+
+  std::vector<v1::EventType> types;
+  std::string previous_agent;
+  for (const v1::Event& e : Outbox()) {
+    types.push_back(e.type());
+    if (e.type() == v1::EVENT_TYPE_CALL_TRANSFERRED) {
+      previous_agent = e.previous_agent_id();
+      EXPECT_EQ(e.agent_id(), "a-2");
+      EXPECT_EQ(e.team(), "team-b");
+      EXPECT_EQ(e.reason(), "escalated to billing");
+    }
+  }
+  EXPECT_EQ(previous_agent, "a-1");
+  EXPECT_THAT(types,
+              ::testing::Contains(v1::EVENT_TYPE_SUPERVISION_DOWNGRADED));
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_SUPERVISION_DETACHED));
+
+  // A retry returns the first answer and does nothing again.
+  const size_t calls_to_media = media_.log().size();
+  absl::StatusOr<v1::TransferCallResponse> again =
+      broker_->TransferCall("integrator", transfer);
+  ASSERT_OK(again);
+  EXPECT_EQ(again->supervision_outcomes_size(), 3);
+  EXPECT_EQ(media_.log().size(), calls_to_media);
+}
+
+TEST_F(BrokerTest, TransferNeedsTheNewAgentAndTheRightToManage) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::TransferCallRequest transfer;
+  transfer.set_name(kRoom);
+  transfer.set_request_id("t1");
+  EXPECT_THAT(broker_->TransferCall("integrator", transfer).status().message(),
+              HasSubstr("new_agent.user_id"));
+  transfer.mutable_new_agent()->set_user_id("a-2");
+  transfer.mutable_new_agent()->set_team("team-b");
+  *transfer.mutable_new_agent()->mutable_media() = PlainOffer(40010);
+  EXPECT_EQ(broker_->TransferCall("lead1", transfer).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(media_.routing(kRoom), kBase);  // nothing moved
+}
+
+TEST_F(BrokerTest, UpdateCallChangesOnlyTheMaskedFields) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::UpdateCallRequest update;
+  update.mutable_call()->set_name(kRoom);
+  update.mutable_call()->set_queue("billing");
+  update.mutable_call()->set_monitoring_disclosed(false);  // not in the mask
+  update.set_request_id("u1");
+  EXPECT_THAT(broker_->UpdateCall("integrator", update).status().message(),
+              HasSubstr("update_mask is required"));
+  update.mutable_update_mask()->add_paths("agent");
+  EXPECT_THAT(broker_->UpdateCall("integrator", update).status().message(),
+              HasSubstr("\"agent\" cannot be changed"));
+  update.mutable_update_mask()->clear_paths();
+  update.mutable_update_mask()->add_paths("queue");
+  absl::StatusOr<v1::Call> updated = broker_->UpdateCall("integrator", update);
+  ASSERT_OK(updated);
+  EXPECT_EQ(updated->queue(), "billing");
+  EXPECT_TRUE(updated->monitoring_disclosed());
+  EXPECT_EQ(updated->attributes_size(), 0);
+  const std::vector<v1::Event> events = Outbox();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().type(), v1::EVENT_TYPE_CALL_UPDATED);
+  EXPECT_EQ(events.back().queue(), "billing");
+  EXPECT_EQ(events.back().reason(), "queue");
+  EXPECT_EQ(broker_->UpdateCall("lead1", update).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(BrokerTest, UpdateParticipantMediaReKeysTheSameLeg) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  absl::StatusOr<v1::Supervision> s = Supervise("lead1", v1::MODE_LISTEN, "s1");
+  ASSERT_OK(s);
+  v1::UpdateParticipantMediaRequest update;
+  update.set_participant(absl::StrCat(kRoom, "/participants/customer"));
+  *update.mutable_media() = PlainOffer(41000);
+  update.set_request_id("m1");
+  absl::StatusOr<v1::Participant> customer =
+      broker_->UpdateParticipantMedia("integrator", update);
+  ASSERT_OK(customer);
+  EXPECT_EQ(customer->name(), update.participant());
+  // The endpoint keeps the key it has: the engine did not rotate ours.
+  EXPECT_EQ(customer->media().local_key().inline_key(), "key-customer");
+  EXPECT_THAT(media_.log(), ::testing::Contains("UpdateLeg customer"));
+  EXPECT_EQ(media_.routing(kRoom),
+            With(kBase, {"customer>supervisor-1", "agent-1>supervisor-1"}));
+
+  update.set_participant(absl::StrCat(kRoom, "/participants/supervisor-1"));
+  update.set_request_id("m2");
+  EXPECT_EQ(
+      broker_->UpdateParticipantMedia("integrator", update).status().code(),
+      absl::StatusCode::kFailedPrecondition);
+  update.set_participant(absl::StrCat(kRoom, "/participants/nobody"));
+  update.set_request_id("m3");
+  EXPECT_EQ(
+      broker_->UpdateParticipantMedia("integrator", update).status().code(),
+      absl::StatusCode::kNotFound);
+  update.set_participant(absl::StrCat(kRoom, "/legs/customer"));
+  EXPECT_THAT(
+      broker_->UpdateParticipantMedia("integrator", update).status().message(),
+      HasSubstr("participants/{participant}"));
+}
+
+TEST_F(BrokerTest, ListSupervisionsShowsOwnAndViewableOnesInPages) {
+  using A = v1::Action;
+  policy_.AddUser("blind", "acme", "blind",
+                  {{A::ACTION_CALLS_SUPERVISE}, {v1::MODE_LISTEN}, 0, 0, {}});
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  ASSERT_OK(Supervise("lead1", v1::MODE_LISTEN, "s1"));
+  ASSERT_OK(Supervise("lead2", v1::MODE_LISTEN, "s2"));
+  ASSERT_OK(Supervise("blind", v1::MODE_LISTEN, "s3"));
+
+  v1::ListSupervisionsRequest list;
+  list.set_parent("tenants/acme/calls/-");
+  list.set_page_size(2);
+  absl::StatusOr<v1::ListSupervisionsResponse> page =
+      broker_->ListSupervisions("lead1", list);
+  ASSERT_OK(page);
+  ASSERT_EQ(page->supervisions_size(), 2);
+  ASSERT_FALSE(page->next_page_token().empty());
+  list.set_page_token(page->next_page_token());
+  absl::StatusOr<v1::ListSupervisionsResponse> rest =
+      broker_->ListSupervisions("lead1", list);
+  ASSERT_OK(rest);
+  ASSERT_EQ(rest->supervisions_size(), 1);
+  EXPECT_TRUE(rest->next_page_token().empty());
+  EXPECT_EQ(rest->supervisions(0).supervisor(), "blind");
+  // Another filter with the old token is refused.
+  list.set_supervisor("lead-2");
+  EXPECT_EQ(broker_->ListSupervisions("lead1", list).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  list.clear_page_token();
+  absl::StatusOr<v1::ListSupervisionsResponse> filtered =
+      broker_->ListSupervisions("lead1", list);
+  ASSERT_OK(filtered);
+  ASSERT_EQ(filtered->supervisions_size(), 1);
+  EXPECT_EQ(filtered->supervisions(0).supervisor(), "lead-2");
+
+  // Without the right to view the call, only one's own.
+  v1::ListSupervisionsRequest mine;
+  mine.set_parent(kRoom);
+  absl::StatusOr<v1::ListSupervisionsResponse> own =
+      broker_->ListSupervisions("blind", mine);
+  ASSERT_OK(own);
+  ASSERT_EQ(own->supervisions_size(), 1);
+  EXPECT_EQ(own->supervisions(0).supervisor(), "blind");
+  EXPECT_EQ(own->supervisions(0).media().local_key().inline_key(),
+            "key-supervisor-3");
+  mine.set_parent("tenants/globex/calls/-");
+  EXPECT_EQ(broker_->ListSupervisions("blind", mine).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace

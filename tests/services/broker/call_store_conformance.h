@@ -270,10 +270,36 @@ TYPED_TEST_P(CallStoreConformanceTest, OutboxKeepsOrderUntilDelivered) {
   EXPECT_EQ((*pending)[0].event.event_id(), "e1");
   EXPECT_EQ((*pending)[2].event.event_id(), "e3");
   EXPECT_LT((*pending)[0].sequence, (*pending)[1].sequence);
-  STORE_ASSERT_OK(this->store_->MarkDelivered((*pending)[1].sequence));
+  // Exactly the entries named: e1 stays pending although e2 is delivered.
+  STORE_ASSERT_OK(this->store_->MarkDelivered(
+      {(*pending)[1].sequence, (*pending)[2].sequence}));
   pending = this->store_->PendingEvents(10);
   ASSERT_EQ(pending->size(), 1u);
-  EXPECT_EQ((*pending)[0].event.event_id(), "e3");
+  EXPECT_EQ((*pending)[0].event.event_id(), "e1");
+}
+
+TYPED_TEST_P(CallStoreConformanceTest, WatchersTailEveryEventDeliveredOrNot) {
+  auto last = this->store_->LastEventSequence();
+  STORE_ASSERT_OK(last.status());
+  EXPECT_EQ(*last, 0);
+  STORE_ASSERT_OK(this->store_->AppendEvents({MakeEvent("e1", "acme"),
+                                              MakeEvent("e2", "acme"),
+                                              MakeEvent("e3", "other")}));
+  auto all = this->store_->EventsAfter(0, 10);
+  STORE_ASSERT_OK(all.status());
+  ASSERT_EQ(all->size(), 3u);
+  STORE_ASSERT_OK(this->store_->MarkDelivered({(*all)[0].sequence}));
+  auto after_first = this->store_->EventsAfter((*all)[0].sequence, 10);
+  STORE_ASSERT_OK(after_first.status());
+  ASSERT_EQ(after_first->size(), 2u);
+  EXPECT_EQ((*after_first)[0].event.event_id(), "e2");
+  EXPECT_EQ((*after_first)[1].event.event_id(), "e3");
+  auto limited = this->store_->EventsAfter(0, 1);
+  ASSERT_EQ(limited->size(), 1u);
+  EXPECT_EQ((*limited)[0].event.event_id(), "e1");
+  last = this->store_->LastEventSequence();
+  EXPECT_EQ(*last, (*all)[2].sequence);
+  EXPECT_TRUE(this->store_->EventsAfter(*last, 10)->empty());
 }
 
 REGISTER_TYPED_TEST_SUITE_P(CallStoreConformanceTest, CreatedCallReadsBackWhole,
@@ -281,7 +307,8 @@ REGISTER_TYPED_TEST_SUITE_P(CallStoreConformanceTest, CreatedCallReadsBackWhole,
                             StaleUpdateIsAbortedAndWritesNothing,
                             ListFiltersNewestFirstAndPages,
                             IdempotencyRecordCommitsWithTheCall,
-                            OutboxKeepsOrderUntilDelivered);
+                            OutboxKeepsOrderUntilDelivered,
+                            WatchersTailEveryEventDeliveredOrNot);
 
 }  // namespace sotto::broker::testing
 
