@@ -64,17 +64,6 @@ namespace {
 namespace kit = sotto::service_kit;
 namespace reporting = sotto::reporting;
 
-absl::StatusOr<absl::Duration> DurationFlag(absl::string_view name,
-                                            const std::string& value) {
-  absl::Duration d;
-  if (!absl::ParseDuration(value, &d) || d <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", name, " must be a positive duration (\"5s\"), got \"", value,
-        "\""));
-  }
-  return d;
-}
-
 // The command: prints one line and returns the exit code.
 int VerifyChain(reporting::SqlReportingStore& store) {
   const std::string tenant = absl::GetFlag(FLAGS_tenant);
@@ -149,11 +138,11 @@ int main(int argc, char** argv) {
       kit::InitService(argc, argv, info);
   if (!options.ok()) return kit::ExitCodeFor(options.status());
 
-  absl::StatusOr<absl::Duration> timeout =
-      DurationFlag("rpc_timeout", absl::GetFlag(FLAGS_rpc_timeout));
+  absl::StatusOr<absl::Duration> timeout = kit::PositiveDurationFlag(
+      "rpc_timeout", absl::GetFlag(FLAGS_rpc_timeout));
   if (!timeout.ok()) return kit::ExitCodeFor(timeout.status());
-  absl::StatusOr<absl::Duration> refresh =
-      DurationFlag("metrics_refresh", absl::GetFlag(FLAGS_metrics_refresh));
+  absl::StatusOr<absl::Duration> refresh = kit::PositiveDurationFlag(
+      "metrics_refresh", absl::GetFlag(FLAGS_metrics_refresh));
   if (!refresh.ok()) return kit::ExitCodeFor(refresh.status());
 
   const std::string store_spec = absl::GetFlag(FLAGS_store);
