@@ -151,6 +151,19 @@ CallView ViewFor(const v1::Principal& principal, bool manager, absl::Time now) {
   return view;
 }
 
+// The principal a supervision was last asked for (see RememberPrincipal);
+// its bare subject if none was kept.
+v1::Principal SupervisorOf(const CallRecord& call, const SupervisionRecord& s) {
+  v1::Principal supervisor;
+  if (!supervisor.ParseFromString(s.principal) ||
+      supervisor.subject().empty()) {
+    supervisor.Clear();
+    supervisor.set_tenant(call.tenant);
+    supervisor.set_subject(s.supervisor);
+  }
+  return supervisor;
+}
+
 }  // namespace
 
 Broker::Broker(PolicyClient* policy, MediaClient* media, CallStore* store,
@@ -177,12 +190,14 @@ absl::StatusOr<v1::Principal> Broker::Authenticate(const std::string& token) {
 
 absl::StatusOr<v1::Decision> Broker::Ask(const v1::Principal& principal,
                                          v1::Action action,
-                                         const CallRecord& call,
-                                         v1::Mode mode) {
+                                         const CallRecord& call, v1::Mode mode,
+                                         const std::string& reason,
+                                         bool audit) {
   v1::AuthorizeRequest request;
   *request.mutable_principal() = principal;
   request.set_action(action);
   request.set_mode(mode);
+  request.set_reason(reason);
   v1::ResourceAttributes* resource = request.mutable_resource();
   resource->set_tenant(call.tenant);
   resource->set_call(call.name());
@@ -201,17 +216,23 @@ absl::StatusOr<v1::Decision> Broker::Ask(const v1::Principal& principal,
     (*resource->mutable_attributes())[key] = value;
   }
   resource->set_monitoring_disclosed(call.monitoring_disclosed);
-  return policy_->Authorize(request);
+  resource->set_agent_declined_whisper(call.agent_declined_whisper);
+  absl::StatusOr<v1::Decision> decision = policy_->Authorize(request);
+  if (decision.ok() && audit) {
+    Audit(principal, action, call, mode, reason, *decision);
+  }
+  return decision;
 }
 
 absl::StatusOr<v1::Decision> Broker::Require(const v1::Principal& principal,
                                              v1::Action action,
                                              const CallRecord& call,
-                                             v1::Mode mode) {
-  absl::StatusOr<v1::Decision> decision = Ask(principal, action, call, mode);
+                                             v1::Mode mode,
+                                             const std::string& reason) {
+  absl::StatusOr<v1::Decision> decision =
+      Ask(principal, action, call, mode, reason);
   if (!decision.ok()) return decision.status();
   if (!decision->allowed()) {
-    AuditDenied(principal, action, call, mode, *decision);
     return absl::PermissionDeniedError(
         decision->reason().empty()
             ? absl::StrCat("policy does not allow ", ActionName(action))
@@ -220,43 +241,42 @@ absl::StatusOr<v1::Decision> Broker::Require(const v1::Principal& principal,
   return decision;
 }
 
-void Broker::AuditDenied(const v1::Principal& principal, v1::Action action,
-                         const CallRecord& call, v1::Mode mode,
-                         const v1::Decision& decision) {
+void Broker::Audit(const v1::Principal& principal, v1::Action action,
+                   const CallRecord& call, v1::Mode mode,
+                   const std::string& reason, const v1::Decision& decision) {
   CallRecord copy = call;  // no sequence number is consumed on the call
   v1::Event event =
-      MakeCallEvent(copy, v1::EVENT_TYPE_ACCESS_DENIED, options_.clock());
+      MakeCallEvent(copy,
+                    decision.allowed() ? v1::EVENT_TYPE_ACCESS_GRANTED
+                                       : v1::EVENT_TYPE_ACCESS_DENIED,
+                    options_.clock());
   event.set_call_sequence(0);
   event.set_actor(principal.subject());
   event.set_action(ActionName(action));
   event.set_mode(mode);
   event.set_policy_rule(decision.rule());
-  event.set_reason(decision.reason());
-  // Best effort: a denial is refused whether or not its audit is stored.
+  // A denial says why; a grant keeps the reason the principal gave.
+  event.set_reason(decision.allowed() ? reason : decision.reason());
+  // Best effort, in its own transaction: the decision stands whether or
+  // not its audit is stored (the store being down fails the request
+  // anyway).
   if (store_->AppendEvents({event}).ok()) bell_.Ring();
-}
-
-v1::Event Broker::Granted(const v1::Principal& principal, v1::Action action,
-                          const CallRecord& call, v1::Mode mode,
-                          const v1::Decision& decision) {
-  CallRecord copy = call;
-  v1::Event event =
-      MakeCallEvent(copy, v1::EVENT_TYPE_ACCESS_GRANTED, options_.clock());
-  event.set_call_sequence(0);
-  event.set_actor(principal.subject());
-  event.set_action(ActionName(action));
-  event.set_mode(mode);
-  event.set_policy_rule(decision.rule());
-  return event;
 }
 
 absl::Status Broker::RequireViewer(const v1::Principal& principal,
                                    const CallRecord& call, bool* manager) {
+  // "May it manage?" only picks the view (keys or not): audited when it
+  // decides, and otherwise the view decision is.
   absl::StatusOr<v1::Decision> manage =
-      Ask(principal, v1::ACTION_CALLS_MANAGE, call, v1::MODE_UNSPECIFIED);
+      Ask(principal, v1::ACTION_CALLS_MANAGE, call, v1::MODE_UNSPECIFIED, "",
+          /*audit=*/false);
   if (!manage.ok()) return manage.status();
   *manager = manage->allowed();
-  if (*manager) return absl::OkStatus();
+  if (*manager) {
+    Audit(principal, v1::ACTION_CALLS_MANAGE, call, v1::MODE_UNSPECIFIED, "",
+          *manage);
+    return absl::OkStatus();
+  }
   return Require(principal, v1::ACTION_CALLS_VIEW, call, v1::MODE_UNSPECIFIED)
       .status();
 }
@@ -484,8 +504,6 @@ absl::StatusOr<v1::Call> Broker::RegisterCall(
   }
 
   WriteExtras extras;
-  extras.events.push_back(Granted(*principal, v1::ACTION_CALLS_MANAGE, record,
-                                  v1::MODE_UNSPECIFIED, *decision));
   extras.events.push_back(
       MakeCallEvent(record, v1::EVENT_TYPE_CALL_REGISTERED, now));
   extras.events.back().set_actor(principal->subject());
@@ -601,21 +619,12 @@ absl::StatusOr<v1::ListCallsResponse> Broker::ListCalls(
         call.record.attributes.size());
     auto found = decisions.find(key);
     if (found == decisions.end() || !call.record.attributes.empty()) {
-      absl::StatusOr<v1::Decision> manage =
-          Ask(*principal, v1::ACTION_CALLS_MANAGE, call.record,
-              v1::MODE_UNSPECIFIED);
-      if (!manage.ok()) return manage.status();
-      bool visible = manage->allowed();
-      if (!visible) {
-        absl::StatusOr<v1::Decision> view =
-            Ask(*principal, v1::ACTION_CALLS_VIEW, call.record,
-                v1::MODE_UNSPECIFIED);
-        if (!view.ok()) return view.status();
-        visible = view->allowed();
-      }
-      found =
-          decisions.insert_or_assign(key, std::pair{visible, manage->allowed()})
-              .first;
+      absl::StatusOr<Access> access = AccessTo(*principal, call.record);
+      if (!access.ok()) return access.status();
+      found = decisions
+                  .insert_or_assign(key, std::pair{*access != Access::kNone,
+                                                   *access == Access::kManage})
+                  .first;
     }
     if (!found->second.first) continue;
     *response.add_calls() =
@@ -679,9 +688,6 @@ absl::StatusOr<Response> Broker::ManageCall(
         for (v1::Event& event : *events) {
           if (event.actor().empty()) event.set_actor(principal->subject());
         }
-        events->insert(events->begin(),
-                       Granted(*principal, v1::ACTION_CALLS_MANAGE, c.record,
-                               v1::MODE_UNSPECIFIED, *decision));
         return events;
       },
       [&](const StoredCall& c) {
@@ -773,12 +779,7 @@ absl::StatusOr<v1::TransferCallResponse> Broker::TransferCall(
         // is after the transfer (Transfer adds the new agent first).
         auto decide = [&](const SupervisionRecord& s) {
           TransferDecision out;
-          v1::Principal supervisor;
-          if (!supervisor.ParseFromString(s.principal) ||
-              supervisor.subject().empty()) {
-            supervisor.set_tenant(c.record.tenant);
-            supervisor.set_subject(s.supervisor);
-          }
+          const v1::Principal supervisor = SupervisorOf(c.record, s);
           absl::StatusOr<v1::Decision> keep =
               Ask(supervisor, v1::ACTION_CALLS_SUPERVISE, c.record, s.mode);
           if (!keep.ok()) {
@@ -902,19 +903,19 @@ absl::StatusOr<v1::TransferCallResponse> Broker::TransferCall(
 
 absl::StatusOr<v1::Call> Broker::UpdateCall(
     const std::string& token, const v1::UpdateCallRequest& request) {
-  const std::set<std::string> allowed = {"queue", "attributes",
-                                         "monitoring_disclosed"};
+  const std::set<std::string> allowed = {
+      "queue", "attributes", "monitoring_disclosed", "agent_declined_whisper"};
   if (request.update_mask().paths().empty()) {
     return absl::InvalidArgumentError(
         "update_mask is required: any of queue, attributes, "
-        "monitoring_disclosed");
+        "monitoring_disclosed, agent_declined_whisper");
   }
   for (const std::string& path : request.update_mask().paths()) {
     if (allowed.count(path) == 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("update_mask: \"", path,
                        "\" cannot be changed; only queue, attributes, "
-                       "monitoring_disclosed"));
+                       "monitoring_disclosed, agent_declined_whisper"));
     }
   }
   if (absl::Status s = ValidateAttributes(request.call().attributes());
@@ -938,16 +939,45 @@ absl::StatusOr<v1::Call> Broker::UpdateCall(
             for (const auto& [key, value] : request.call().attributes()) {
               c.record.attributes[key] = value;
             }
-          } else {
+          } else if (path == "monitoring_disclosed") {
             c.record.monitoring_disclosed =
                 request.call().monitoring_disclosed();
+          } else {
+            c.record.agent_declined_whisper =
+                request.call().agent_declined_whisper();
           }
           changed.push_back(path);
         }
         v1::Event event =
             MakeCallEvent(c.record, v1::EVENT_TYPE_CALL_UPDATED, now);
         event.set_reason(absl::StrJoin(changed, ", "));
-        return std::vector<v1::Event>{event};
+        std::vector<v1::Event> events = {event};
+        // Whispers policy no longer allows (the agent declined, say) drop
+        // to LISTEN at once, each asked on its supervisor's behalf.
+        bool lowered = false;
+        for (const SupervisionRecord& s : c.record.supervisions) {
+          if (s.state != SupervisionState::kActive ||
+              s.mode != v1::MODE_WHISPER) {
+            continue;
+          }
+          absl::StatusOr<v1::Decision> still =
+              Ask(SupervisorOf(c.record, s), v1::ACTION_CALLS_SUPERVISE,
+                  c.record, v1::MODE_WHISPER);
+          if (!still.ok()) return still.status();
+          if (still->allowed()) continue;
+          absl::StatusOr<Change> change =
+              Downgrade(c.record, s.id, v1::MODE_LISTEN, still->rule(),
+                        still->reason(), now);
+          if (!change.ok()) return change.status();
+          for (v1::Event& e : change->events) events.push_back(std::move(e));
+          lowered = true;
+        }
+        if (lowered) {
+          if (absl::Status routed = ApplyRouting(c); !routed.ok()) {
+            return routed;
+          }
+        }
+        return events;
       },
       CallToProto);
 }
@@ -1114,8 +1144,9 @@ absl::StatusOr<v1::Supervision> Broker::CreateSupervision(
       Replay(*principal, request.request_id(), fingerprint);
   if (!replay.ok()) return replay.status();
   if (replay->has_value()) return Parse<v1::Supervision>(**replay);
-  absl::StatusOr<v1::Decision> decision = Require(
-      *principal, v1::ACTION_CALLS_SUPERVISE, call->record, request.mode());
+  absl::StatusOr<v1::Decision> decision =
+      Require(*principal, v1::ACTION_CALLS_SUPERVISE, call->record,
+              request.mode(), request.reason());
   if (!decision.ok()) return decision.status();
   const SupervisionGrant grant = GrantFrom(*decision);
 
@@ -1152,9 +1183,7 @@ absl::StatusOr<v1::Supervision> Broker::CreateSupervision(
           (void)media_->RemoveLeg(EngineAddress(c), remove);
           return routed;
         }
-        change->events.insert(change->events.begin(),
-                              Granted(*principal, v1::ACTION_CALLS_SUPERVISE,
-                                      c.record, request.mode(), *decision));
+        PlayCues(c, v1::MODE_UNSPECIFIED, request.mode(), *decision);
         return change->events;
       },
       [&](const StoredCall& c) {
@@ -1197,8 +1226,9 @@ absl::StatusOr<v1::Supervision> Broker::SetSupervisionMode(
       Replay(*principal, request.request_id(), fingerprint);
   if (!replay.ok()) return replay.status();
   if (replay->has_value()) return Parse<v1::Supervision>(**replay);
-  absl::StatusOr<v1::Decision> decision = Require(
-      *principal, v1::ACTION_CALLS_SUPERVISE, call->record, request.mode());
+  absl::StatusOr<v1::Decision> decision =
+      Require(*principal, v1::ACTION_CALLS_SUPERVISE, call->record,
+              request.mode(), request.reason());
   if (!decision.ok()) return decision.status();
   const SupervisionGrant grant = GrantFrom(*decision);
 
@@ -1207,17 +1237,23 @@ absl::StatusOr<v1::Supervision> Broker::SetSupervisionMode(
   absl::StatusOr<StoredCall> after = MutateCall(
       name,
       [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+        const SupervisionRecord* before =
+            c.record.FindSupervision(supervision_id);
+        const v1::Mode existing_mode =
+            before == nullptr ? v1::MODE_UNSPECIFIED : before->mode;
         absl::StatusOr<Change> change =
             SetMode(c.record, supervision_id, request.mode(),
                     request.preempt_takeover(), grant, now);
+        const v1::Mode previous_mode = existing_mode;
         if (!change.ok()) return change.status();
         RememberPrincipal(c.record, supervision_id, *principal);
         if (change->events.empty()) return change->events;  // same mode
         // Returns once the engine mixes by the new matrix.
         if (absl::Status routed = ApplyRouting(c); !routed.ok()) return routed;
-        change->events.insert(change->events.begin(),
-                              Granted(*principal, v1::ACTION_CALLS_SUPERVISE,
-                                      c.record, request.mode(), *decision));
+        PlayCues(c, previous_mode, request.mode(), *decision);
+        if (!request.reason().empty()) {
+          change->events.back().set_reason(request.reason());
+        }
         return change->events;
       },
       [&](const StoredCall& c) {
@@ -1319,15 +1355,22 @@ absl::StatusOr<v1::Supervision> Broker::GetSupervision(
       *call, *s, ViewFor(*principal, /*manager=*/false, options_.clock()));
 }
 
-absl::StatusOr<bool> Broker::MayView(const v1::Principal& principal,
-                                     const CallRecord& call) {
-  for (v1::Action action : {v1::ACTION_CALLS_MANAGE, v1::ACTION_CALLS_VIEW}) {
-    absl::StatusOr<v1::Decision> decision =
-        Ask(principal, action, call, v1::MODE_UNSPECIFIED);
-    if (!decision.ok()) return decision.status();
-    if (decision->allowed()) return true;
+absl::StatusOr<Broker::Access> Broker::AccessTo(const v1::Principal& principal,
+                                                const CallRecord& call) {
+  // As RequireViewer: the decision that settles it is audited.
+  absl::StatusOr<v1::Decision> manage =
+      Ask(principal, v1::ACTION_CALLS_MANAGE, call, v1::MODE_UNSPECIFIED, "",
+          /*audit=*/false);
+  if (!manage.ok()) return manage.status();
+  if (manage->allowed()) {
+    Audit(principal, v1::ACTION_CALLS_MANAGE, call, v1::MODE_UNSPECIFIED, "",
+          *manage);
+    return Access::kManage;
   }
-  return false;
+  absl::StatusOr<v1::Decision> view =
+      Ask(principal, v1::ACTION_CALLS_VIEW, call, v1::MODE_UNSPECIFIED);
+  if (!view.ok()) return view.status();
+  return view->allowed() ? Access::kView : Access::kNone;
 }
 
 absl::StatusOr<v1::ListSupervisionsResponse> Broker::ListSupervisions(
@@ -1414,9 +1457,9 @@ absl::StatusOr<v1::ListSupervisionsResponse> Broker::ListSupervisions(
       }
       if (s.supervisor != principal->subject()) {
         if (!viewer.has_value()) {
-          absl::StatusOr<bool> allowed = MayView(*principal, call.record);
-          if (!allowed.ok()) return allowed.status();
-          viewer = *allowed;
+          absl::StatusOr<Access> access = AccessTo(*principal, call.record);
+          if (!access.ok()) return access.status();
+          viewer = *access != Access::kNone;
         }
         if (!*viewer) continue;
       }
@@ -1430,6 +1473,191 @@ absl::StatusOr<v1::ListSupervisionsResponse> Broker::ListSupervisions(
     }
   }
   return response;
+}
+
+void Broker::PlayCues(const StoredCall& call, v1::Mode from, v1::Mode to,
+                      const v1::Decision& decision) {
+  const v1::SupervisionTerms& terms = decision.supervision();
+  v1::PlayAudioRequest play;
+  play.set_room_id(call.record.name());
+  play.set_request_id(MediaRequestId(call.record.tenant, "", "cue"));
+  const ParticipantRecord* agent = call.record.Agent();
+  const bool whisper_starts =
+      to == v1::MODE_WHISPER && from != v1::MODE_WHISPER;
+  const bool customer_joined =
+      (to == v1::MODE_BARGE || to == v1::MODE_TAKEOVER) &&
+      from != v1::MODE_BARGE && from != v1::MODE_TAKEOVER;
+  if (whisper_starts && terms.whisper_cue_tone() && agent != nullptr) {
+    // Two short high beeps only the agent hears: "someone is coaching".
+    play.add_sink_leg_ids(agent->id);
+    v1::PlayAudioRequest::Tone* tone = play.mutable_tone();
+    tone->set_frequency_hz(1000);
+    tone->mutable_duration()->set_nanos(120'000'000);
+    tone->set_repeat(1);
+    tone->mutable_gap()->set_nanos(80'000'000);
+    tone->set_level_dbfs(-20);
+  } else if (customer_joined && terms.customer_announcement()) {
+    play.add_sink_leg_ids("customer");
+    if (!options_.customer_announcement_pcm.empty()) {
+      play.set_pcm_s16le_8k(options_.customer_announcement_pcm);
+    } else {
+      // The monitoring notice tone: 1400 Hz, three short beeps.
+      v1::PlayAudioRequest::Tone* tone = play.mutable_tone();
+      tone->set_frequency_hz(1400);
+      tone->mutable_duration()->set_nanos(200'000'000);
+      tone->set_repeat(2);
+      tone->mutable_gap()->set_nanos(150'000'000);
+      tone->set_level_dbfs(-18);
+    }
+  } else {
+    return;
+  }
+  // The mode is in force already; a cue that cannot play is logged, not
+  // a reason to undo it.
+  absl::Status played = media_->PlayAudio(EngineAddress(call), play);
+  if (!played.ok()) {
+    service_kit::LogWarning("cue could not be played",
+                            {{"call", call.record.name()},
+                             {"error", std::string(played.message())}});
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Housekeeping: shared placement, dead engines, reconciliation
+
+void Broker::Maintain() {
+  const absl::Time now = options_.clock();
+  std::lock_guard<std::mutex> lock(maintenance_mu_);
+  if (started_ == absl::InfinitePast()) started_ = now;
+
+  // What this replica heard from engines goes to the shared store; what
+  // the others heard comes back.
+  for (const EngineRecord& engine : engines_->List()) {
+    if (engine.state == EngineRecord::State::kDead) continue;
+    auto saved = saved_heartbeats_.find(engine.engine_id);
+    if (saved != saved_heartbeats_.end() &&
+        saved->second >= engine.last_heartbeat) {
+      continue;
+    }
+    if (store_->SaveEngine(engine).ok()) {
+      saved_heartbeats_[engine.engine_id] = engine.last_heartbeat;
+    }
+  }
+  absl::StatusOr<std::vector<EngineRecord>> shared = store_->LoadEngines();
+  if (shared.ok()) {
+    for (const EngineRecord& engine : *shared) engines_->Observe(engine);
+  }
+
+  // After a restart the stored heartbeats are old: give live engines one
+  // lease to show up before anything is declared dead.
+  if (now - started_ >= engines_->lease()) {
+    for (const std::string& dead : engines_->ExpireLeases(now)) {
+      reconciled_.erase(dead);
+      FailCallsOn(dead, absl::StrCat("media engine ", dead,
+                                     " stopped answering (lease expired)"));
+    }
+  }
+
+  if (now - last_expiry_ >= absl::Minutes(1)) {
+    last_expiry_ = now;
+    (void)store_->ExpireIdempotency(now - options_.idempotency_window);
+  }
+
+  for (const EngineRecord& engine : engines_->List()) {
+    if (engine.state == EngineRecord::State::kDead ||
+        now - engine.last_heartbeat > engines_->lease() ||
+        reconciled_.count(engine.engine_id) > 0) {
+      continue;
+    }
+    if (ReconcileEngine(engine).ok()) reconciled_.insert(engine.engine_id);
+  }
+}
+
+void Broker::FailCallsOn(const std::string& engine_id,
+                         const std::string& reason) {
+  absl::StatusOr<std::vector<StoredCall>> calls =
+      store_->LiveCallsOnEngine(engine_id);
+  if (!calls.ok()) return;  // next pass
+  for (const StoredCall& call : *calls) {
+    (void)FailCall(call.record.tenant, call.record.call_id, reason);
+  }
+  if (!calls->empty()) {
+    service_kit::LogWarning("calls failed with their media engine",
+                            {{"engine", engine_id},
+                             {"calls", absl::StrCat(calls->size())},
+                             {"reason", reason}});
+  }
+}
+
+absl::Status Broker::FailCall(const std::string& tenant,
+                              const std::string& call_id,
+                              const std::string& reason) {
+  const absl::Time now = options_.clock();
+  return MutateCall(
+             CallName{tenant, call_id, ""},
+             [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+               absl::StatusOr<Change> change =
+                   End(c.record, /*failed=*/true, reason, now);
+               if (!change.ok()) return change.status();
+               for (v1::Event& event : change->events) {
+                 event.set_actor("broker");
+               }
+               if (!change->events.empty()) engines_->Release(c.engine_id);
+               return change->events;
+             },
+             [](const StoredCall&) { return std::nullopt; })
+      .status();
+}
+
+absl::Status Broker::ReconcileEngine(const EngineRecord& engine) {
+  absl::StatusOr<v1::ListRoomsResponse> rooms =
+      media_->ListRooms(engine.control_address);
+  if (!rooms.ok()) return rooms.status();
+  absl::StatusOr<std::vector<StoredCall>> calls =
+      store_->LiveCallsOnEngine(engine.engine_id);
+  if (!calls.ok()) return calls.status();
+  std::map<std::string, const v1::Room*> by_id;
+  for (const v1::Room& room : rooms->rooms()) by_id[room.room_id()] = &room;
+  int kept = 0, failed = 0, removed = 0;
+  for (const StoredCall& call : *calls) {
+    const std::string room_id = call.record.name();
+    if (by_id.erase(room_id) > 0) {
+      // The room lives on (its audio never stopped): make sure it mixes by
+      // the stored matrix, whatever happened while no broker watched.
+      (void)MutateCall(
+          CallName{call.record.tenant, call.record.call_id, ""},
+          [&](StoredCall& c) -> absl::StatusOr<std::vector<v1::Event>> {
+            if (IsEnded(c.record)) return std::vector<v1::Event>();
+            if (absl::Status s = ApplyRouting(c); !s.ok()) return s;
+            return std::vector<v1::Event>();
+          },
+          [](const StoredCall&) { return std::nullopt; });
+      ++kept;
+    } else {
+      (void)FailCall(call.record.tenant, call.record.call_id,
+                     absl::StrCat("media engine ", engine.engine_id,
+                                  " no longer has the call's room (it "
+                                  "restarted)"));
+      ++failed;
+    }
+  }
+  // Rooms no call owns: a call ended while no broker could tell the
+  // engine, or a registration that died before it committed. Young rooms
+  // may be a registration in flight on another replica: left alone.
+  const absl::Time now = options_.clock();
+  for (const auto& [room_id, room] : by_id) {
+    if (now - TimeFromProto(room->create_time()) < absl::Minutes(1)) continue;
+    v1::DeleteRoomRequest remove;
+    remove.set_room_id(room_id);
+    remove.set_request_id(MediaRequestId("reconcile", "", "orphan"));
+    if (media_->DeleteRoom(engine.control_address, remove).ok()) ++removed;
+  }
+  service_kit::LogInfo("reconciled with media engine",
+                       {{"engine", engine.engine_id},
+                        {"calls_kept", absl::StrCat(kept)},
+                        {"calls_failed", absl::StrCat(failed)},
+                        {"orphan_rooms_removed", absl::StrCat(removed)}});
+  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------
@@ -1553,9 +1781,10 @@ absl::Status Broker::WatchCalls(const std::string& token,
                       bool refresh) -> absl::StatusOr<bool> {
     auto found = visible.find(record.call_id);
     if (found != visible.end() && !refresh) return found->second;
-    absl::StatusOr<bool> allowed = MayView(*principal, record);
-    if (allowed.ok()) visible[record.call_id] = *allowed;
-    return allowed;
+    absl::StatusOr<Access> access = AccessTo(*principal, record);
+    if (!access.ok()) return access.status();
+    visible[record.call_id] = *access != Access::kNone;
+    return *access != Access::kNone;
   };
 
   absl::StatusOr<int64_t> start = store_->LastEventSequence();

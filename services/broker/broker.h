@@ -19,8 +19,10 @@
 
 #include <array>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,13 @@ struct BrokerOptions {
   // How often a watch stream looks at the store when no write of this
   // replica woke it: the latency of seeing another replica's changes.
   absl::Duration watch_poll = absl::Milliseconds(250);
+  // What the customer hears when a supervisor barges in or takes over and
+  // policy asks for an announcement (8 kHz s16le mono PCM, at most 30 s).
+  // Empty: a 1400 Hz notice tone.
+  std::string customer_announcement_pcm;
+  // How long a request id is remembered (AIP-155): a retry within it
+  // returns the first response.
+  absl::Duration idempotency_window = absl::Hours(24);
 };
 
 // Receives a watch stream's events; false when the client is gone.
@@ -103,6 +112,15 @@ class Broker {
                           const CallEventWriter& write,
                           const std::function<bool()>& cancelled);
 
+  // One pass of housekeeping (main runs it every second): shares engine
+  // registrations and heartbeats with the other replicas through the
+  // store; fails the live calls of engines whose lease expired (after a
+  // grace of one lease from start, so engines can re-register after a
+  // broker restart); reconciles each engine this replica has not checked
+  // yet with its room list (rooms of live calls get the stored matrix
+  // again, live calls without a room fail, old orphan rooms are deleted).
+  void Maintain();
+
   // Rung after every store write; the outbox forwarder waits on it too.
   EventBell* event_bell() { return &bell_; }
   // Ends every watch stream (UNAVAILABLE) and refuses new ones: drain.
@@ -126,10 +144,12 @@ class Broker {
   // audited); `manager` tells which.
   absl::Status RequireViewer(const v1::Principal& principal,
                              const CallRecord& call, bool* manager);
-  // Whether the principal manages or may view the call (no audit: used
-  // to filter lists and streams, not to refuse a request).
-  absl::StatusOr<bool> MayView(const v1::Principal& principal,
-                               const CallRecord& call);
+  // Whether the principal manages the call, may view it, or neither (for
+  // lists and streams, which leave out what it may not see). The decision
+  // that settles it is audited.
+  enum class Access { kNone, kView, kManage };
+  absl::StatusOr<Access> AccessTo(const v1::Principal& principal,
+                                  const CallRecord& call);
   // The CallEvent a watcher gets: the event with the call as stored now,
   // without any media key.
   v1::CallEvent WatchedEvent(const v1::Event& event, const StoredCall& call);
@@ -142,18 +162,23 @@ class Broker {
       const std::function<absl::StatusOr<bool>(const v1::Event&)>& on_event);
   // The decision for `action` on the call; a denial is audited and
   // returned as PERMISSION_DENIED with the policy's reason.
+  // `reason` is what the principal gave (policy may require one).
   absl::StatusOr<v1::Decision> Require(const v1::Principal& principal,
                                        v1::Action action,
-                                       const CallRecord& call, v1::Mode mode);
+                                       const CallRecord& call, v1::Mode mode,
+                                       const std::string& reason = "");
+  // Asks policy; audits the decision unless `audit` is false (the caller
+  // then audits the decision that settles the request).
   absl::StatusOr<v1::Decision> Ask(const v1::Principal& principal,
                                    v1::Action action, const CallRecord& call,
-                                   v1::Mode mode);
-  void AuditDenied(const v1::Principal& principal, v1::Action action,
-                   const CallRecord& call, v1::Mode mode,
-                   const v1::Decision& decision);
-  v1::Event Granted(const v1::Principal& principal, v1::Action action,
-                    const CallRecord& call, v1::Mode mode,
-                    const v1::Decision& decision);
+                                   v1::Mode mode,
+                                   const std::string& reason = "",
+                                   bool audit = true);
+  // Every decision, allow or deny, becomes an ACCESS_GRANTED or
+  // ACCESS_DENIED event (Ask calls it).
+  void Audit(const v1::Principal& principal, v1::Action action,
+             const CallRecord& call, v1::Mode mode, const std::string& reason,
+             const v1::Decision& decision);
 
   // The call if it exists in the principal's tenant; NOT_FOUND otherwise,
   // with the same message whether it exists elsewhere or not at all.
@@ -202,6 +227,15 @@ class Broker {
       const std::function<Response(const StoredCall&, const CallView&)>&
           render);
 
+  // Policy's cues after a mode change took effect: the whisper cue tone
+  // to the agent, the announcement to the customer on barge/takeover.
+  void PlayCues(const StoredCall& call, v1::Mode from, v1::Mode to,
+                const v1::Decision& decision);
+  void FailCallsOn(const std::string& engine_id, const std::string& reason);
+  absl::Status FailCall(const std::string& tenant, const std::string& call_id,
+                        const std::string& reason);
+  absl::Status ReconcileEngine(const EngineRecord& engine);
+
   std::mutex& LockFor(const std::string& tenant, const std::string& call_id);
 
   PolicyClient* const policy_;
@@ -211,6 +245,11 @@ class Broker {
   const BrokerOptions options_;
   std::array<std::mutex, 64> call_locks_;
   EventBell bell_;
+  std::mutex maintenance_mu_;  // one Maintain() at a time; guards below
+  absl::Time started_ = absl::InfinitePast();
+  std::map<std::string, absl::Time> saved_heartbeats_;
+  std::set<std::string> reconciled_;
+  absl::Time last_expiry_ = absl::InfinitePast();
 };
 
 }  // namespace sotto::broker

@@ -3,11 +3,8 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "services/broker/call_proto.h"
-#include "services/common/bearer_token.h"
 #include "services/common/grpc_status.h"
 
 namespace sotto::broker {
@@ -48,10 +45,6 @@ grpc::Status BrokerService::WatchCalls(
       BearerToken(*context), *request,
       [writer](const v1::CallEvent& event) { return writer->Write(event); },
       [context] { return context->IsCancelled(); }));
-}
-
-std::string BearerToken(const grpc::ServerContext& context) {
-  return service_kit::BearerToken(context);
 }
 
 grpc::Status BrokerService::RegisterCall(grpc::ServerContext* context,

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "services/broker/broker.h"
 #include "services/broker/engine_registry.h"
+#include "services/common/policy_client.h"
 #include "sotto/v1/broker.grpc.pb.h"
 
 namespace sotto::broker {
@@ -97,9 +98,7 @@ class EngineRegistryService final : public v1::EngineRegistry::Service {
   const std::function<absl::Time()> clock_;
 };
 
-// The JWT of an `authorization: Bearer <JWT>` metadata entry; empty if
-// there is none (the scheme is case-insensitive).
-std::string BearerToken(const grpc::ServerContext& context);
+using service_kit::BearerToken;  // shared: services/common/policy_client.h
 
 }  // namespace sotto::broker
 

@@ -64,6 +64,7 @@ struct CallRecord {
   std::vector<SupervisionRecord> supervisions;
   std::map<std::string, std::string> attributes;
   bool monitoring_disclosed = false;
+  bool agent_declined_whisper = false;
   absl::Time create_time;
   absl::Time end_time;
   std::string end_reason;
@@ -132,6 +133,15 @@ absl::StatusOr<Change> Release(CallRecord& call,
                                absl::Time now);
 
 absl::StatusOr<Change> Hold(CallRecord& call, bool hold, absl::Time now);
+
+// Lowers an active supervision to `mode` because policy no longer allows
+// its current one (e.g. the agent declined whisper):
+// SUPERVISION_DOWNGRADED with the rule and reason. No change if it is not
+// active or already in `mode`.
+absl::StatusOr<Change> Downgrade(CallRecord& call,
+                                 const std::string& supervision_id,
+                                 v1::Mode mode, const std::string& rule,
+                                 const std::string& reason, absl::Time now);
 
 // What policy says about one supervisor on the new agent.
 struct TransferDecision {

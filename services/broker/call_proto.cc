@@ -203,6 +203,7 @@ v1::Call CallToProto(const StoredCall& call, const CallView& view) {
     (*out.mutable_attributes())[key] = value;
   }
   out.set_monitoring_disclosed(record.monitoring_disclosed);
+  out.set_agent_declined_whisper(record.agent_declined_whisper);
   *out.mutable_create_time() = TimeToProto(record.create_time);
   *out.mutable_end_time() = TimeToProto(record.end_time);
   out.set_end_reason(record.end_reason);
@@ -305,6 +306,7 @@ absl::StatusOr<StoredCall> CallFromProto(const v1::Call& call,
     record.attributes[key] = value;
   }
   record.monitoring_disclosed = call.monitoring_disclosed();
+  record.agent_declined_whisper = call.agent_declined_whisper();
   record.create_time = TimeFromProto(call.create_time());
   record.end_time = TimeFromProto(call.end_time());
   record.end_reason = call.end_reason();

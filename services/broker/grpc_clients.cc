@@ -1,4 +1,5 @@
-// The gRPC implementations of PolicyClient, MediaClient and EventSink.
+// The gRPC implementations of MediaClient and EventSink (GrpcPolicyClient
+// is shared, in services/common/policy_client.cc).
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
@@ -10,10 +11,7 @@ namespace sotto::broker {
 namespace {
 
 absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
-  if (status.ok()) return absl::OkStatus();
-  // Codes map one to one; the message says which dependency failed.
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(what, ": ", status.error_message()));
+  return service_kit::FromGrpcStatus(status, what);
 }
 
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
@@ -21,49 +19,6 @@ void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
 }
 
 }  // namespace
-
-absl::StatusOr<v1::Principal> GrpcPolicyClient::Authenticate(
-    const std::string& token) {
-  grpc::ClientContext context;
-  SetDeadline(context, timeout_);
-  v1::AuthenticateRequest request;
-  request.set_token(token);
-  v1::Principal principal;
-  grpc::Status status = stub_->Authenticate(&context, request, &principal);
-  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
-    return absl::UnauthenticatedError(status.error_message());
-  }
-  absl::Status converted = FromGrpc(status, "policy service");
-  if (!converted.ok()) return converted;
-  return principal;
-}
-
-absl::StatusOr<v1::Decision> GrpcPolicyClient::Authorize(
-    const v1::AuthorizeRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(context, timeout_);
-  v1::Decision decision;
-  absl::Status status = FromGrpc(stub_->Authorize(&context, request, &decision),
-                                 "policy service");
-  if (!status.ok()) {
-    // Whatever went wrong there, it is a dependency failure here.
-    return absl::UnavailableError(status.message());
-  }
-  return decision;
-}
-
-v1::MediaEngine::Stub* GrpcMediaClient::StubFor(const std::string& engine) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto found = stubs_.find(engine);
-  if (found == stubs_.end()) {
-    found =
-        stubs_
-            .emplace(engine, v1::MediaEngine::NewStub(grpc::CreateCustomChannel(
-                                 engine, credentials_, arguments_)))
-            .first;
-  }
-  return found->second.get();
-}
 
 template <typename Request, typename Response>
 absl::StatusOr<Response> GrpcMediaClient::Call(

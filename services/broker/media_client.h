@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "services/common/stub_cache.h"
 #include "sotto/v1/media.grpc.pb.h"
 
 namespace sotto::broker {
@@ -46,8 +47,7 @@ class GrpcMediaClient final : public MediaClient {
  public:
   GrpcMediaClient(std::shared_ptr<grpc::ChannelCredentials> credentials,
                   grpc::ChannelArguments arguments, absl::Duration timeout)
-      : credentials_(std::move(credentials)),
-        arguments_(std::move(arguments)),
+      : stubs_(std::move(credentials), std::move(arguments)),
         timeout_(timeout) {}
 
   absl::StatusOr<v1::Leg> AddLeg(const std::string& engine,
@@ -74,14 +74,13 @@ class GrpcMediaClient final : public MediaClient {
                                                  const Request&, Response*),
       const Request& request);
 
-  v1::MediaEngine::Stub* StubFor(const std::string& engine);
+  v1::MediaEngine::Stub* StubFor(const std::string& engine) {
+    return stubs_.For(engine);
+  }
 
-  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
-  const grpc::ChannelArguments arguments_;
+  // One stub (and channel) per engine address.
+  service_kit::StubCache<v1::MediaEngine> stubs_;
   const absl::Duration timeout_;
-  std::mutex mu_;
-  // One stub (and channel) per engine address; guarded by mu_.
-  std::map<std::string, std::unique_ptr<v1::MediaEngine::Stub>> stubs_;
 };
 
 }  // namespace sotto::broker

@@ -19,13 +19,14 @@
 
 #include "absl/flags/flag.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "grpcpp/create_channel.h"
-#include "services/broker/policy_client.h"
 #include "services/common/client_tls_flags.h"
 #include "services/common/logging.h"
+#include "services/common/policy_client.h"
 #include "services/common/server_runner.h"
 #include "services/common/service_main.h"
 #include "services/common/sql/open_database.h"
@@ -162,7 +163,7 @@ int main(int argc, char** argv) {
   const kit::ChannelTlsOptions tls = kit::ChannelTlsOptionsFromFlags();
   auto credentials = kit::MakeChannelCredentials(tls);
   if (!credentials.ok()) return kit::ExitCodeFor(credentials.status());
-  sotto::broker::GrpcPolicyClient policy(
+  kit::GrpcPolicyClient policy(
       sotto::v1::Policy::NewStub(grpc::CreateCustomChannel(
           absl::GetFlag(FLAGS_policy_address), *credentials,
           kit::MakeChannelArguments(tls))),
@@ -182,6 +183,8 @@ int main(int argc, char** argv) {
   GaugeRefresher refresher(&core, *refresh);
   kit::LogInfo("reporting ready",
                {{"policy", absl::GetFlag(FLAGS_policy_address)},
-                {"store", sotto::sql::DescribeStoreSpec(store_spec)}});
+                {"store", absl::StartsWith(store_spec, "sqlite:")
+                              ? store_spec
+                              : std::string("postgresql")}});
   return kit::ExitCodeFor(runner.Run());
 }

@@ -169,8 +169,9 @@ absl::Status ValidateGroupBy(v1::GroupBy group_by, bool any) {
 
 }  // namespace
 
-Reporting::Reporting(broker::PolicyClient* policy, SqlReportingStore* store,
-                     ReportingMetrics* metrics, ReportingOptions options)
+Reporting::Reporting(service_kit::PolicyClient* policy,
+                     SqlReportingStore* store, ReportingMetrics* metrics,
+                     ReportingOptions options)
     : policy_(policy),
       store_(store),
       metrics_(metrics),

@@ -23,7 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "services/broker/policy_client.h"
+#include "services/common/policy_client.h"
 #include "services/reporting/report_engine.h"
 #include "services/reporting/reporting_metrics.h"
 #include "services/reporting/sql_reporting_store.h"
@@ -40,7 +40,7 @@ struct ReportingOptions {
 // Thread-safe. `policy`, `store` and `metrics` must outlive it.
 class Reporting {
  public:
-  Reporting(broker::PolicyClient* policy, SqlReportingStore* store,
+  Reporting(service_kit::PolicyClient* policy, SqlReportingStore* store,
             ReportingMetrics* metrics, ReportingOptions options = {});
 
   absl::StatusOr<v1::IngestEventsResponse> IngestEvents(
@@ -100,7 +100,7 @@ class Reporting {
   absl::StatusOr<std::vector<v1::RampUpReport::Row>> RampUp(
       const std::string& token, const v1::RampUpReportRequest& request);
 
-  broker::PolicyClient* const policy_;
+  service_kit::PolicyClient* const policy_;
   SqlReportingStore* const store_;
   ReportingMetrics* const metrics_;
   const ReportingOptions options_;

@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "grpcpp/security/auth_context.h"
-#include "services/common/bearer_token.h"
 #include "services/common/grpc_status.h"
+#include "services/common/policy_client.h"
 
 namespace sotto::reporting {
 namespace {

@@ -16,7 +16,7 @@ absl::StatusOr<std::unique_ptr<Database>> OpenDatabase(
   if (absl::StartsWith(spec, "sqlite:")) {
     SqliteOptions options;
     options.path = std::string(absl::StripPrefix(spec, "sqlite:"));
-    // Defaults live under var/; create the folder like the file.
+    // The defaults live under var/; create the folder like the file.
     const std::filesystem::path parent =
         std::filesystem::path(options.path).parent_path();
     std::error_code ignored;
@@ -31,10 +31,6 @@ absl::StatusOr<std::unique_ptr<Database>> OpenDatabase(
   auto db = PostgresDatabase::Open(options);
   if (!db.ok()) return db.status();
   return std::unique_ptr<Database>(std::move(*db));
-}
-
-std::string DescribeStoreSpec(const std::string& spec) {
-  return absl::StartsWith(spec, "sqlite:") ? spec : "postgresql";
 }
 
 }  // namespace sotto::sql

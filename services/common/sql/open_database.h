@@ -1,6 +1,6 @@
-// Opens a store from the one `--store` flag every service with a database
-// takes: `sqlite:PATH` (embedded, one file; its folder is created) or a
-// PostgreSQL connection string (postgresql://... or key=value).
+// Opens the Database a `--store` flag names: `sqlite:PATH` (embedded, one
+// file; its folder is created) or a PostgreSQL connection string
+// (`postgresql://...` or `key=value ...`). Shared by the services' main.cc.
 #ifndef SOTTO_SERVICES_COMMON_SQL_OPEN_DATABASE_H_
 #define SOTTO_SERVICES_COMMON_SQL_OPEN_DATABASE_H_
 
@@ -12,14 +12,9 @@
 
 namespace sotto::sql {
 
-// `application_name` is shown in PostgreSQL's pg_stat_activity. Errors are
-// the backend's Open errors (UNAVAILABLE when it cannot be reached).
+// `application_name` is shown in PostgreSQL's pg_stat_activity.
 absl::StatusOr<std::unique_ptr<Database>> OpenDatabase(
     const std::string& spec, const std::string& application_name);
-
-// The spec as it may be logged: the SQLite path, or "postgresql" (a DSN may
-// hold a password).
-std::string DescribeStoreSpec(const std::string& spec);
 
 }  // namespace sotto::sql
 

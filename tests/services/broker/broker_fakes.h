@@ -31,6 +31,10 @@ class FakePolicy final : public PolicyClient {
     // On other teams' calls: these modes (and viewing, if any).
     std::vector<v1::Mode> modes_elsewhere = {};
     v1::Mode downgrade_to = v1::MODE_UNSPECIFIED;
+    bool whisper_cue_tone = false;
+    bool customer_announcement = false;
+    bool agent_may_decline_whisper = false;
+    bool takeover_requires_reason = false;
   };
 
   void AddUser(const std::string& token, const std::string& tenant,
@@ -78,6 +82,20 @@ class FakePolicy final : public PolicyClient {
         std::find(modes.begin(), modes.end(), request.mode()) == modes.end()) {
       return decision;
     }
+    if (request.action() == v1::ACTION_CALLS_SUPERVISE &&
+        request.mode() == v1::MODE_WHISPER && g.agent_may_decline_whisper &&
+        request.resource().agent_declined_whisper()) {
+      decision.set_rule("agents-decline");
+      decision.set_reason("the agent declined whisper");
+      return decision;
+    }
+    if (request.action() == v1::ACTION_CALLS_SUPERVISE &&
+        request.mode() == v1::MODE_TAKEOVER && g.takeover_requires_reason &&
+        request.reason().empty()) {
+      decision.set_rule("takeover-reason");
+      decision.set_reason("TAKEOVER only with a reason");
+      return decision;
+    }
     decision.set_allowed(true);
     decision.set_rule(absl::StrCat("grant-", request.principal().subject(),
                                    elsewhere ? "-elsewhere" : ""));
@@ -86,6 +104,9 @@ class FakePolicy final : public PolicyClient {
       decision.mutable_supervision()->add_allowed_modes(mode);
     }
     decision.mutable_supervision()->set_downgrade_to(g.downgrade_to);
+    decision.mutable_supervision()->set_whisper_cue_tone(g.whisper_cue_tone);
+    decision.mutable_supervision()->set_customer_announcement(
+        g.customer_announcement);
     decision.mutable_supervision()->set_takeover_rank(g.rank);
     decision.mutable_supervision()->set_max_supervisors_per_call(
         g.max_supervisors);

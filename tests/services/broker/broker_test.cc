@@ -916,5 +916,218 @@ TEST_F(BrokerTest, ListSupervisionsShowsOwnAndViewableOnesInPages) {
             absl::StatusCode::kNotFound);
 }
 
+TEST_F(BrokerTest, DeadEngineFailsItsCallsWithEvents) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  ASSERT_OK(Supervise("lead1", v1::MODE_LISTEN, "s1"));
+  broker_->Maintain();  // starts the grace period
+  now_ += absl::Seconds(5);
+  broker_->Maintain();  // heartbeat 5 s old: alive
+  v1::GetCallRequest get;
+  get.set_name(kRoom);
+  EXPECT_EQ(broker_->GetCall("integrator", get)->state(), v1::Call::ACTIVE);
+
+  now_ += absl::Seconds(6);  // 11 s without a heartbeat, lease 10 s
+  broker_->Maintain();
+  absl::StatusOr<v1::Call> call = broker_->GetCall("integrator", get);
+  ASSERT_OK(call);
+  EXPECT_EQ(call->state(), v1::Call::FAILED);
+  EXPECT_THAT(call->end_reason(), HasSubstr("media-0"));
+  EXPECT_EQ(call->supervisions(0).state(), v1::Supervision::DETACHED);
+  std::vector<v1::EventType> types;
+  for (const v1::Event& e : Outbox()) types.push_back(e.type());
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_CALL_FAILED));
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_SUPERVISION_DETACHED));
+  // No new call goes to the dead engine.
+  EXPECT_EQ(broker_->RegisterCall("integrator", Registration("c2", "r2"))
+                .status()
+                .code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST_F(BrokerTest, RestartedBrokerReconcilesWithTheEngineAndKeepsLiveCalls) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration("c1", "r1")));
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration("c2", "r2")));
+  broker_->Maintain();  // shares the engine through the store
+  // While no broker runs, the engine loses c2's room (say it restarted
+  // too); the broker then restarts with an empty registry.
+  v1::DeleteRoomRequest lost;
+  lost.set_room_id("tenants/acme/calls/c2");
+  ASSERT_TRUE(media_.DeleteRoom("127.0.0.1:7102", lost).ok());
+  now_ += absl::Seconds(30);
+  EngineRegistry fresh(absl::Seconds(10));
+  BrokerOptions options;
+  options.clock = [this] { return now_; };
+  Broker restarted(&policy_, &media_, store_.get(), &fresh, options);
+  const size_t before = media_.log().size();
+  restarted.Maintain();  // the stored heartbeat is 30 s old: grace
+  v1::GetCallRequest get;
+  get.set_name("tenants/acme/calls/c1");
+  EXPECT_EQ(restarted.GetCall("integrator", get)->state(), v1::Call::ACTIVE);
+  // The engine heartbeats again and is re-registered here.
+  EngineRecord engine;
+  engine.engine_id = "media-0";
+  engine.control_address = "127.0.0.1:7102";
+  engine.media_address = "127.0.0.1";
+  engine.capacity_rooms = 10;
+  now_ += absl::Seconds(2);
+  ASSERT_TRUE(fresh.Register(engine, now_).ok());
+  now_ += absl::Seconds(9);  // past the grace, heartbeat 9 s old
+  restarted.Maintain();
+  EXPECT_EQ(restarted.GetCall("integrator", get)->state(), v1::Call::ACTIVE);
+  get.set_name("tenants/acme/calls/c2");
+  absl::StatusOr<v1::Call> gone = restarted.GetCall("integrator", get);
+  ASSERT_OK(gone);
+  EXPECT_EQ(gone->state(), v1::Call::FAILED);
+  EXPECT_THAT(gone->end_reason(), HasSubstr("no longer has the call's room"));
+  // c1's room got its stored matrix again.
+  const std::vector<std::string> log = media_.log();
+  EXPECT_THAT(std::vector<std::string>(log.begin() + before, log.end()),
+              ::testing::Contains("SetRouting"));
+  EXPECT_EQ(media_.routing(kRoom), kBase);
+  // And supervision works on the restarted broker.
+  absl::StatusOr<v1::Supervision> s = [&] {
+    v1::CreateSupervisionRequest request;
+    request.set_parent(kRoom);
+    request.set_mode(v1::MODE_WHISPER);
+    *request.mutable_media() = PlainOffer(40004);
+    request.set_request_id("after-restart");
+    return restarted.CreateSupervision("lead1", request);
+  }();
+  ASSERT_OK(s);
+  EXPECT_EQ(media_.routing(kRoom),
+            With(kBase, {"customer>supervisor-1", "agent-1>supervisor-1",
+                         "supervisor-1>agent-1"}));
+}
+
+TEST_F(BrokerTest, EnginesRegisteredOnOneReplicaPlaceCallsOnAnother) {
+  broker_->Maintain();  // replica A saves the engine it heard from
+  EngineRegistry other_registry(absl::Seconds(10));
+  BrokerOptions options;
+  options.clock = [this] { return now_; };
+  Broker replica_b(&policy_, &media_, store_.get(), &other_registry, options);
+  EXPECT_EQ(
+      replica_b.RegisterCall("integrator", Registration()).status().code(),
+      absl::StatusCode::kUnavailable);  // B has heard of no engine
+  replica_b.Maintain();
+  absl::StatusOr<v1::Call> call =
+      replica_b.RegisterCall("integrator", Registration("c1", "r2"));
+  ASSERT_OK(call);
+  EXPECT_EQ(call->media_engine(), "media-0");
+}
+
+TEST_F(BrokerTest, CuesFollowPolicyOnlyWhenTheModeStarts) {
+  using A = v1::Action;
+  const std::vector<v1::Mode> all = {v1::MODE_LISTEN, v1::MODE_WHISPER,
+                                     v1::MODE_BARGE, v1::MODE_TAKEOVER};
+  FakePolicy::Grant cued{
+      {A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE}, all, 10, 3};
+  cued.whisper_cue_tone = true;
+  cued.customer_announcement = true;
+  policy_.AddUser("cued", "acme", "cued", cued);
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  auto plays = [&] {
+    std::vector<std::string> out;
+    for (const std::string& entry : media_.log()) {
+      if (absl::StartsWith(entry, "PlayAudio")) out.push_back(entry);
+    }
+    return out;
+  };
+  // lead1's grant has no cues: nothing plays.
+  absl::StatusOr<v1::Supervision> quiet =
+      Supervise("lead1", v1::MODE_WHISPER, "q1");
+  ASSERT_OK(quiet);
+  ASSERT_OK(Switch("lead1", quiet->name(), v1::MODE_BARGE, "q2"));
+  EXPECT_TRUE(plays().empty());
+  ASSERT_OK(Switch("lead1", quiet->name(), v1::MODE_LISTEN, "q3"));
+
+  absl::StatusOr<v1::Supervision> s = Supervise("cued", v1::MODE_LISTEN, "s1");
+  ASSERT_OK(s);
+  EXPECT_TRUE(plays().empty());
+  ASSERT_OK(Switch("cued", s->name(), v1::MODE_WHISPER, "m1"));
+  EXPECT_THAT(plays(), ElementsAre("PlayAudio tone to agent-1"));
+  ASSERT_OK(Switch("cued", s->name(), v1::MODE_BARGE, "m2"));
+  EXPECT_THAT(plays(), ElementsAre("PlayAudio tone to agent-1",
+                                   "PlayAudio tone to customer"));
+  // BARGE -> TAKEOVER: the customer already hears the supervisor.
+  ASSERT_OK(Switch("cued", s->name(), v1::MODE_TAKEOVER, "m3"));
+  EXPECT_EQ(plays().size(), 2u);
+}
+
+TEST_F(BrokerTest, AgentDecliningWhisperEndsItAndRefusesNewOnes) {
+  using A = v1::Action;
+  FakePolicy::Grant coach{
+      {A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE},
+      {v1::MODE_LISTEN, v1::MODE_WHISPER, v1::MODE_BARGE, v1::MODE_TAKEOVER},
+      10,
+      3};
+  coach.agent_may_decline_whisper = true;
+  coach.takeover_requires_reason = true;
+  policy_.AddUser("coach", "acme", "coach", coach);
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  absl::StatusOr<v1::Supervision> s =
+      Supervise("coach", v1::MODE_WHISPER, "s1");
+  ASSERT_OK(s);
+  EXPECT_THAT(media_.routing(kRoom),
+              ::testing::Contains("supervisor-1>agent-1"));
+
+  v1::UpdateCallRequest decline;
+  decline.mutable_call()->set_name(kRoom);
+  decline.mutable_call()->set_agent_declined_whisper(true);
+  decline.mutable_update_mask()->add_paths("agent_declined_whisper");
+  decline.set_request_id("decline-1");
+  absl::StatusOr<v1::Call> call = broker_->UpdateCall("integrator", decline);
+  ASSERT_OK(call);
+  EXPECT_TRUE(call->agent_declined_whisper());
+  EXPECT_EQ(call->supervisions(0).mode(), v1::MODE_LISTEN);
+  EXPECT_EQ(media_.routing(kRoom),
+            With(kBase, {"customer>supervisor-1", "agent-1>supervisor-1"}));
+  const std::vector<v1::Event> events = Outbox();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().type(), v1::EVENT_TYPE_SUPERVISION_DOWNGRADED);
+  EXPECT_EQ(events.back().policy_rule(), "agents-decline");
+
+  absl::StatusOr<v1::Supervision> again =
+      Switch("coach", s->name(), v1::MODE_WHISPER, "m1");
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(again.status().message(), HasSubstr("declined whisper"));
+
+  // TAKEOVER needs a reason under this grant; the reason is audited.
+  EXPECT_EQ(Switch("coach", s->name(), v1::MODE_TAKEOVER, "m2").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  v1::SetSupervisionModeRequest takeover;
+  takeover.set_name(s->name());
+  takeover.set_mode(v1::MODE_TAKEOVER);
+  takeover.set_reason("customer asked for a manager");
+  takeover.set_request_id("m3");
+  ASSERT_OK(broker_->SetSupervisionMode("coach", takeover));
+}
+
+TEST_F(BrokerTest, EveryDecisionReadsIncludedIsAudited) {
+  using A = v1::Action;
+  policy_.AddUser("blind", "acme", "blind",
+                  {{A::ACTION_CALLS_SUPERVISE}, {v1::MODE_LISTEN}, 0, 0, {}});
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  auto audits = [&] {
+    std::vector<std::string> out;
+    for (const v1::Event& e : Outbox()) {
+      if (e.type() == v1::EVENT_TYPE_ACCESS_GRANTED ||
+          e.type() == v1::EVENT_TYPE_ACCESS_DENIED) {
+        out.push_back(absl::StrCat(
+            e.type() == v1::EVENT_TYPE_ACCESS_GRANTED ? "grant " : "deny ",
+            e.actor(), " ", e.action(), " ", e.policy_rule()));
+      }
+    }
+    return out;
+  };
+  v1::GetCallRequest get;
+  get.set_name(kRoom);
+  ASSERT_OK(broker_->GetCall("lead1", get));
+  EXPECT_EQ(broker_->GetCall("blind", get).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(audits(), ElementsAre("grant pbx calls.manage grant-pbx",
+                                    "grant lead-1 calls.view grant-lead-1",
+                                    "deny blind calls.view default-deny"));
+}
+
 }  // namespace
 }  // namespace sotto::broker::testing

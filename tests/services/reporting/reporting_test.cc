@@ -26,7 +26,7 @@ using ::testing::HasSubstr;
 
 // Tokens are looked up, not verified. A user may do `actions` on the teams
 // listed ("*": every team, and tenant-wide resources).
-class TeamPolicy final : public broker::PolicyClient {
+class TeamPolicy final : public service_kit::PolicyClient {
  public:
   void AddUser(const std::string& token, const std::string& tenant,
                const std::string& subject, std::set<v1::Action> actions,

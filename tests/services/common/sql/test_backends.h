@@ -1,11 +1,9 @@
-// Backends for the typed store suites (broker, reporting, recorder): a fresh
-// SQLite file, or a fresh PostgreSQL schema, per test. A suite calls
-// SetUp() once, Open() once per connection it needs (two Opens share one
-// database: replicas), and TearDown().
+// Fresh, empty databases for store conformance suites: a SQLite file under
+// TEST_TMPDIR, or a PostgreSQL schema of its own on the server in
+// SOTTO_TEST_PG_DSN (`./dev test` starts one; targets using it are tagged
+// requires-postgres). Each has SetUp / Open / TearDown:
 //
-// The PostgreSQL backend needs SOTTO_TEST_PG_DSN (`./dev test` starts a
-// throwaway server and sets it; see tools/pg_test_server.sh); tag its
-// targets `requires-postgres`.
+//   INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, MyStoreTest, SqliteTestBackend);
 #ifndef SOTTO_TESTS_SERVICES_COMMON_SQL_TEST_BACKENDS_H_
 #define SOTTO_TESTS_SERVICES_COMMON_SQL_TEST_BACKENDS_H_
 
@@ -16,7 +14,6 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
-#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -25,17 +22,13 @@
 
 namespace sotto::sql::testing {
 
-inline int NextTestDatabaseNumber() {
-  static std::atomic<int> counter{0};
-  return counter++;
-}
-
 class SqliteTestBackend {
  public:
   absl::Status SetUp() {
+    static std::atomic<int> counter{0};
     const char* dir = std::getenv("TEST_TMPDIR");
     path_ = absl::StrCat(dir ? dir : "/tmp", "/store_", getpid(), "_",
-                         NextTestDatabaseNumber(), ".db");
+                         counter++, ".db");
     return absl::OkStatus();
   }
   absl::StatusOr<std::unique_ptr<Database>> Open() {
@@ -66,7 +59,8 @@ class PostgresTestBackend {
           "--test_tag_filters=-requires-postgres skips this target");
     }
     dsn_ = dsn;
-    schema_ = absl::StrCat("store_", getpid(), "_", NextTestDatabaseNumber());
+    static std::atomic<int> counter{0};
+    schema_ = absl::StrCat("store_test_", getpid(), "_", counter++);
     PostgresOptions options;
     options.dsn = dsn_;
     options.pool_size = 1;
