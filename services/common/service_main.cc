@@ -147,6 +147,18 @@ absl::StatusOr<ServerOptions> InitService(int argc, char** argv,
   return options;
 }
 
+absl::StatusOr<absl::Duration> PositiveDurationFlag(absl::string_view flag,
+                                                    const std::string& text) {
+  absl::Duration duration;
+  if (!absl::ParseDuration(text, &duration) ||
+      duration <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, " must be a positive duration such as 5s or 500ms, not \"",
+        text, "\""));
+  }
+  return duration;
+}
+
 int ExitCodeFor(const absl::Status& status) {
   if (status.ok()) return 0;
   LogError("cannot run", {{"error", status}});

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "services/common/server_runner.h"
 
@@ -33,6 +34,12 @@ struct ServiceInfo {
 //   --drain_grace (default 0s), --drain_deadline (default: the service's).
 absl::StatusOr<ServerOptions> InitService(int argc, char** argv,
                                           const ServiceInfo& info);
+
+// A service's own duration flag (durations are string flags, see
+// service_main.cc): "5s", "500ms". INVALID_ARGUMENT naming `--flag` if it
+// does not parse or is not positive.
+absl::StatusOr<absl::Duration> PositiveDurationFlag(absl::string_view flag,
+                                                    const std::string& text);
 
 // 0 for OK; otherwise logs why the process stops and returns 1.
 int ExitCodeFor(const absl::Status& status);

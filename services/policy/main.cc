@@ -68,8 +68,9 @@ int main(int argc, char** argv) {
                                  {"rules", loaded.rules}});
   (*store)->Start();
 
-  sotto::policy::PolicyService service(store->get());
   kit::ServerRunner runner(*std::move(options));
+  sotto::policy::PolicyService service(store->get(),
+                                       *runner.metrics_registry());
   runner.AddService(&service, sotto::v1::Policy::service_full_name());
   const int exit_code = kit::ExitCodeFor(runner.Run());
   (*store)->Stop();

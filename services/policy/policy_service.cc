@@ -165,6 +165,14 @@ grpc::Status PolicyService::Authenticate(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+PolicyService::PolicyService(PolicyStore* store, prometheus::Registry& registry)
+    : store_(store),
+      decisions_(prometheus::BuildCounter()
+                     .Name("sotto_policy_decisions_total")
+                     .Help("Authorize answers, by tenant, action, decision "
+                           "(allow, deny) and the rule that decided.")
+                     .Register(registry)) {}
+
 grpc::Status PolicyService::Authorize(grpc::ServerContext* context,
                                       const v1::AuthorizeRequest* request,
                                       v1::Decision* response) {
@@ -177,6 +185,12 @@ grpc::Status PolicyService::Authorize(grpc::ServerContext* context,
       FromProto(request->resource()),
       FromProto(request->mode()).value_or(Mode::kUnspecified),
       request->reason());
+  decisions_
+      .Add({{"tenant", request->resource().tenant()},
+            {"action", std::string(ActionName(*FromProto(request->action())))},
+            {"decision", decision.allowed ? "allow" : "deny"},
+            {"rule", decision.rule}})
+      .Increment();
   response->set_allowed(decision.allowed);
   response->set_rule(decision.rule);
   response->set_reason(decision.reason);

@@ -2,9 +2,16 @@
 // sotto.v1 messages and the policy's plain types, and maps errors with
 // ToGrpcStatus. The decisions themselves live in PolicyEvaluator and
 // TokenVerifier, on the snapshot the PolicyStore holds.
+//
+// Metrics: sotto_policy_decisions_total{tenant, action, decision, rule}
+// counts every Authorize answer (decision "allow" or "deny"; rule ids come
+// from the document, so the label set stays bounded).
 #ifndef SOTTO_SERVICES_POLICY_POLICY_SERVICE_H_
 #define SOTTO_SERVICES_POLICY_POLICY_SERVICE_H_
 
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/registry.h"
 #include "services/policy/policy_store.h"
 #include "sotto/v1/policy.grpc.pb.h"
 
@@ -12,8 +19,8 @@ namespace sotto::policy {
 
 class PolicyService final : public v1::Policy::Service {
  public:
-  // `store` must outlive the service.
-  explicit PolicyService(PolicyStore* store) : store_(store) {}
+  // `store` and `registry` must outlive the service.
+  PolicyService(PolicyStore* store, prometheus::Registry& registry);
 
   grpc::Status Authenticate(grpc::ServerContext* context,
                             const v1::AuthenticateRequest* request,
@@ -30,6 +37,7 @@ class PolicyService final : public v1::Policy::Service {
 
  private:
   PolicyStore* store_;
+  prometheus::Family<prometheus::Counter>& decisions_;
 };
 
 }  // namespace sotto::policy

@@ -19,6 +19,7 @@ import shutil
 import sys
 import time
 import unittest
+import urllib.request
 
 import grpc
 
@@ -179,6 +180,36 @@ class PolicyServiceTest(unittest.TestCase):
                                       tenant="globex")
         self.assertFalse(other_tenant.allowed)
         self.assertNotIn("globex", other_tenant.reason)
+
+    def decisions(self, decision, rule):
+        """sotto_policy_decisions_total for acme's calls.supervise."""
+        url = "http://127.0.0.1:%d/metrics" % self.service.metrics_port
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+        total = 0.0
+        for line in text.splitlines():
+            if (line.startswith("sotto_policy_decisions_total{") and
+                    'tenant="acme"' in line and
+                    'action="calls.supervise"' in line and
+                    'decision="%s"' % decision in line and
+                    'rule="%s"' % rule in line):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def test_decisions_are_counted_by_decision_and_rule(self):
+        lead = self.authenticate(make_token(claims()))
+        denied = self.decisions("deny", "default-deny")
+        allowed = self.decisions("allow", "leads-coach-own-team")
+        for _ in range(2):
+            self.assertFalse(self.authorize(
+                lead, policy_pb2.ACTION_CALLS_SUPERVISE, team="team-b",
+                mode=common_pb2.MODE_LISTEN).allowed)
+        self.assertTrue(self.authorize(
+            lead, policy_pb2.ACTION_CALLS_SUPERVISE,
+            mode=common_pb2.MODE_LISTEN).allowed)
+        self.assertEqual(self.decisions("deny", "default-deny"), denied + 2)
+        self.assertEqual(self.decisions("allow", "leads-coach-own-team"),
+                         allowed + 1)
 
     def test_malformed_authorize_is_invalid_argument(self):
         lead = self.authenticate(make_token(claims()))
