@@ -120,6 +120,9 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& tokens,
     }
     if (spec->kind == FlagSpec::Kind::kBool) {
       parsed.Add(name, has_value ? value : "true");
+      // Checked here so that a typo fails before anything is sent.
+      absl::StatusOr<bool> valid = parsed.GetBool(name);
+      if (!valid.ok()) return valid.status();
       continue;
     }
     if (!has_value) {
