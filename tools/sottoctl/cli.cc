@@ -491,8 +491,9 @@ int Run(const std::vector<std::string>& raw_args, const Environment& env,
     err << "sottoctl: " << where << ": interrupted\n";
     return kExitRpcError;
   }
-  err << "sottoctl: " << where << ": " << CodeName(status.error_code()) << ": "
-      << status.error_message() << "\n";
+  err << "sottoctl: " << where << ": " << CodeName(status.error_code());
+  if (!status.error_message().empty()) err << ": " << status.error_message();
+  err << "\n";
   const std::string hint =
       ErrorHint(status, *command, addresses[command->service],
                 !context.token.empty(), context.request_id);

@@ -29,9 +29,10 @@ bool ValidId(absl::string_view id) {
 }
 
 absl::Status BadName(absl::string_view what, absl::string_view text,
-                     absl::string_view shape) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      what, ": \"", text, "\" is not ", shape, " or a bare id with --tenant"));
+                     absl::string_view shape,
+                     absl::string_view bare = "a bare id (with --tenant)") {
+  return absl::InvalidArgumentError(
+      absl::StrCat(what, ": \"", text, "\" is neither ", shape, " nor ", bare));
 }
 
 // `tenants/{t}/<collection>/{id}`... checks: the literal segments and ids.
@@ -87,11 +88,12 @@ absl::StatusOr<std::string> CallChildName(absl::string_view what,
       absl::StrCat("tenants/{tenant}/calls/{call}/", collection, "/{id}");
   if (absl::StartsWith(text, "tenants/")) {
     if (!MatchesShape(text, {"tenants", "calls", collection})) {
-      return BadName(what, text, shape);
+      return BadName(what, text, shape, "a bare id with --call");
     }
     return std::string(text);
   }
-  if (!ValidId(text)) return BadName(what, text, shape);
+  if (!ValidId(text))
+    return BadName(what, text, shape, "a bare id with --call");
   if (call.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         what, ": \"", text, "\" is a bare id: give the full name (", shape,

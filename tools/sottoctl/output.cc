@@ -143,7 +143,7 @@ std::string FormatCall(const v1::Call& call) {
       "   queue ", Or(call.queue()), "   engine ", Or(call.media_engine()),
       "   disclosed ", call.monitoring_disclosed() ? "yes" : "no", "\n",
       "created  ", FormatTime(call.create_time()), "\n");
-  if (call.has_end_time()) {
+  if (call.end_time().seconds() != 0 || !call.end_reason().empty()) {
     absl::StrAppend(&out, "ended    ", FormatTime(call.end_time()), "  ",
                     Or(call.end_reason(), ""), "\n");
   }
@@ -228,7 +228,7 @@ std::string FormatSupervision(const v1::Supervision& s) {
   if (s.has_media()) {
     absl::StrAppend(&out, "media       ", FormatAnswer(s.media()), "\n");
   }
-  if (!s.end_reason().empty() || s.has_end_time()) {
+  if (!s.end_reason().empty() || s.end_time().seconds() != 0) {
     absl::StrAppend(&out, "ended       ", FormatTime(s.end_time()), "  ",
                     s.end_reason(), "\n");
   }

@@ -111,8 +111,9 @@ TEST(UsageErrorTest, UnspecifiedIsNeverAValue) {
 
 TEST(UsageErrorTest, NamesAreCheckedAndBareIdsNeedATenant) {
   ExpectUsageError({"calls", "get", "tenants/acme/call/c-1"},
-                   "is not tenants/{tenant}/calls/{call}");
-  ExpectUsageError({"calls", "get", "bad id!"}, "is not");
+                   "is neither tenants/{tenant}/calls/{call} nor a bare id");
+  ExpectUsageError({"calls", "get", "bad id!"}, "is neither");
+  ExpectUsageError({"mode", "c-1/s-1", "listen"}, "nor a bare id with --call");
   Context no_tenant = TestContext();
   no_tenant.tenant.clear();
   absl::StatusOr<RequestPtr> request =
