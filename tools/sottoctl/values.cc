@@ -11,12 +11,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace sotto::sottoctl {
 namespace {
 
 using google::protobuf::EnumDescriptor;
 using google::protobuf::EnumValueDescriptor;
+using google::protobuf::util::TimeUtil;
 
 // The common prefix of an enum's value names, taken from its UNSPECIFIED
 // value ("MODE_UNSPECIFIED" → "MODE_", "STATE_UNSPECIFIED" → "" because
@@ -201,36 +203,21 @@ absl::StatusOr<absl::Time> ParseTime(absl::string_view flag,
       text, "\""));
 }
 
+// Protobuf's own conversions (TimeUtil) rather than hand-written ones.
 google::protobuf::Timestamp ToProtoTime(absl::Time time) {
-  google::protobuf::Timestamp out;
-  const int64_t nanos = absl::ToUnixNanos(time);
-  int64_t seconds = nanos / 1'000'000'000;
-  int64_t rest = nanos % 1'000'000'000;
-  if (rest < 0) {
-    rest += 1'000'000'000;
-    --seconds;
-  }
-  out.set_seconds(seconds);
-  out.set_nanos(static_cast<int32_t>(rest));
-  return out;
+  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
 }
 
 google::protobuf::Duration ToProtoDuration(absl::Duration duration) {
-  google::protobuf::Duration out;
-  const int64_t nanos = absl::ToInt64Nanoseconds(duration);
-  out.set_seconds(nanos / 1'000'000'000);
-  out.set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
-  return out;
+  return TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(duration));
 }
 
 absl::Time FromProtoTime(const google::protobuf::Timestamp& time) {
-  return absl::FromUnixSeconds(time.seconds()) +
-         absl::Nanoseconds(time.nanos());
+  return absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(time));
 }
 
 absl::Duration FromProtoDuration(const google::protobuf::Duration& duration) {
-  return absl::Seconds(duration.seconds()) +
-         absl::Nanoseconds(duration.nanos());
+  return absl::Nanoseconds(TimeUtil::DurationToNanoseconds(duration));
 }
 
 }  // namespace sotto::sottoctl

@@ -9,16 +9,12 @@ checked is what a person or a script sees: exit codes, the human output,
 `-o json` lines, and error messages with their hints.
 """
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", ""),
@@ -31,21 +27,9 @@ SECRET = b"sottoctl-e2e-secret-0123456789-abcdefghijklmno"
 CALL = "tenants/acme/calls/cli-call-1"
 
 
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def make_token(subject, roles, teams=(), tenant="acme"):
-    """An HS256 JWT the example policy's `local` issuer accepts."""
-    now = int(time.time())
-    claims = {"iss": "sotto-local", "aud": "sotto", "sub": subject,
-              "tenant": tenant, "roles": list(roles), "teams": list(teams),
-              "iat": now, "exp": now + 600}
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    payload = b64url(json.dumps(claims).encode())
-    signing_input = ("%s.%s" % (header, payload)).encode("ascii")
-    signature = hmac.new(SECRET, signing_input, hashlib.sha256).digest()
-    return "%s.%s.%s" % (header, payload, b64url(signature))
+    """A token the example policy's `local` issuer accepts."""
+    return harness.make_token(SECRET, subject, roles, teams, tenant)
 
 
 class SottoctlBlackboxTest(unittest.TestCase):
