@@ -21,7 +21,6 @@ constant samples, so what each one hears is exact:
 """
 
 import os
-import shutil
 import sys
 import time
 import unittest
@@ -66,13 +65,8 @@ def plain_offer(sock):
 class BrokerSupervisionTest(unittest.TestCase):
 
     def setUp(self):
-        doc_dir = harness.test_tmpdir("policy-doc")
-        policy_path = os.path.join(doc_dir, "policy.yaml")
-        shutil.copyfile(harness.runfile(EXAMPLE), policy_path)
-        with open(os.path.join(doc_dir, "jwt-hs256.key"), "wb") as f:
-            f.write(SECRET + b"\n")
-        self.policy = self.start(POLICY, ["--policy_file=" + policy_path],
-                                 "policy")
+        self.policy = self.start(
+            POLICY, harness.example_policy_args(EXAMPLE, SECRET), "policy")
         store_dir = harness.test_tmpdir("broker-store")
         self.broker = self.start(
             BROKER, ["--policy_address=" + self.policy.grpc_target,

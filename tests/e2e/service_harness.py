@@ -16,6 +16,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import subprocess
 import time
 import urllib.request
@@ -69,6 +70,17 @@ def make_token(secret, subject, roles, teams=(), tenant="acme",
     signing_input = ("%s.%s" % (header, payload)).encode("ascii")
     signature = hmac.new(secret, signing_input, hashlib.sha256).digest()
     return "%s.%s.%s" % (header, payload, _b64url(signature))
+
+
+def example_policy_args(example, secret):
+    """sotto-policy's flags for a copy of the policy document `example`
+    (workspace-relative) beside a fresh `jwt-hs256.key` holding `secret`."""
+    doc_dir = test_tmpdir("policy-doc")
+    policy_path = os.path.join(doc_dir, "policy.yaml")
+    shutil.copyfile(runfile(example), policy_path)
+    with open(os.path.join(doc_dir, "jwt-hs256.key"), "wb") as f:
+        f.write(secret + b"\n")
+    return ["--policy_file=" + policy_path]
 
 
 def test_tmpdir(name):

@@ -11,7 +11,6 @@ checked is what a person or a script sees: exit codes, the human output,
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -35,13 +34,8 @@ def make_token(subject, roles, teams=(), tenant="acme"):
 class SottoctlBlackboxTest(unittest.TestCase):
 
     def setUp(self):
-        doc_dir = harness.test_tmpdir("policy-doc")
-        policy_path = os.path.join(doc_dir, "policy.yaml")
-        shutil.copyfile(harness.runfile(EXAMPLE), policy_path)
-        with open(os.path.join(doc_dir, "jwt-hs256.key"), "wb") as f:
-            f.write(SECRET + b"\n")
-        self.policy = self.start(POLICY, ["--policy_file=" + policy_path],
-                                 "policy")
+        self.policy = self.start(
+            POLICY, harness.example_policy_args(EXAMPLE, SECRET), "policy")
         store_dir = harness.test_tmpdir("broker-store")
         self.broker = self.start(
             BROKER, ["--policy_address=" + self.policy.grpc_target,
