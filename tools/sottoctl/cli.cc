@@ -146,21 +146,25 @@ absl::Status TakeLeadingFlags(const std::vector<std::string>& args,
                               std::vector<std::string>* rest) {
   size_t i = 0;
   while (i < args.size() && absl::StartsWith(args[i], "-") && args[i] != "--") {
-    std::string name = args[i];
-    const bool has_value = name.find('=') != std::string::npos;
-    name = name.substr(0, name.find('='));
-    name = std::string(absl::StripLeadingAsciiWhitespace(
-        absl::StripPrefix(absl::StripPrefix(name, "-"), "-")));
+    const std::string& token = args[i];
+    const bool long_form = absl::StartsWith(token, "--");
+    // "--name=value", or a short flag with its value glued on ("-ojson").
+    const bool has_value =
+        long_form ? token.find('=') != std::string::npos : token.size() > 2;
+    std::string name =
+        long_form ? token.substr(2, token.find('=') - 2) : token.substr(1, 1);
     if (name == "o") name = "output";
     if (name == "h") name = "help";
+    for (char& c : name) {
+      if (c == '-') c = '_';
+    }
     const FlagSpec* spec = FindFlag(GlobalFlags(), name);
     if (spec == nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag ", args[i], " before the command"));
+          absl::StrCat("unknown flag ", token, " before the command"));
     }
     leading->push_back(args[i++]);
-    if (spec->kind != FlagSpec::Kind::kBool && !has_value &&
-        args[i - 1].size() <= 2 + name.size() && i < args.size()) {
+    if (spec->kind != FlagSpec::Kind::kBool && !has_value && i < args.size()) {
       leading->push_back(args[i++]);
     }
   }

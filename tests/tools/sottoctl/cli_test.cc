@@ -183,6 +183,25 @@ TEST_F(CliTest, ListAllFollowsPageTokensAndPrintsOneTable) {
   EXPECT_THAT(result.out, Not(HasSubstr("next page")));
 }
 
+TEST_F(CliTest, GlobalFlagsMayComeBeforeTheCommandInEveryForm) {
+  for (const std::vector<std::string>& line :
+       std::vector<std::vector<std::string>>{
+           {"-o", "json", "calls", "get", "c-1"},
+           {"-ojson", "calls", "get", "c-1"},
+           {"-o=json", "calls", "get", "c-1"},
+           {"--output", "json", "calls", "get", "c-1"},
+           {"--output=json", "calls", "get", "c-1"},
+       }) {
+    Result result = Sottoctl(line);
+    ASSERT_EQ(result.code, kExitOk) << absl::StrJoin(line, " ") << result.err;
+    EXPECT_EQ(result.out.substr(0, 1), "{") << absl::StrJoin(line, " ");
+  }
+  Result unknown = Sottoctl({"--bogus", "calls", "get", "c-1"});
+  EXPECT_EQ(unknown.code, kExitUsage);
+  EXPECT_THAT(unknown.err,
+              HasSubstr("unknown flag --bogus before the command"));
+}
+
 TEST_F(CliTest, OnePageSaysHowToGetTheNext) {
   v1::ListCallsResponse page;
   page.add_calls()->set_name("tenants/acme/calls/one");
