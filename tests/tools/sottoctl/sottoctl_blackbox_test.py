@@ -31,6 +31,13 @@ def make_token(subject, roles, teams=(), tenant="acme"):
     return harness.make_token(SECRET, subject, roles, teams, tenant)
 
 
+def sottoctl_environment():
+    """The test's environment without SOTTO_* variables (each test sets its
+    own), with the sanitizer settings the service processes get too."""
+    return {k: v for k, v in harness.child_environment().items()
+            if not k.startswith("SOTTO_")}
+
+
 class SottoctlBlackboxTest(unittest.TestCase):
 
     def setUp(self):
@@ -64,10 +71,10 @@ class SottoctlBlackboxTest(unittest.TestCase):
     def sottoctl(self, *args, token=None):
         """Runs the binary the way a shell would: addresses and the token in
         the environment (SOTTO_*), so the command lines stay short."""
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-               "SOTTO_BROKER": self.broker.grpc_target,
-               "SOTTO_POLICY": self.policy.grpc_target,
-               "SOTTO_MEDIA": self.media.grpc_target}
+        env = sottoctl_environment()
+        env.update({"SOTTO_BROKER": self.broker.grpc_target,
+                    "SOTTO_POLICY": self.policy.grpc_target,
+                    "SOTTO_MEDIA": self.media.grpc_target})
         if token:
             env["SOTTO_TOKEN"] = token
         done = subprocess.run([os.path.abspath(SOTTOCTL)] + list(args),
@@ -217,7 +224,7 @@ class SottoctlBlackboxTest(unittest.TestCase):
         done = subprocess.run(
             [os.path.abspath(SOTTOCTL), "calls", "list", "--tenant=acme",
              "--broker=127.0.0.1:1", "--timeout=5s"],
-            env={"PATH": os.environ.get("PATH", "")},
+            env=sottoctl_environment(),
             capture_output=True, text=True, timeout=60)
         self.assertEqual(done.returncode, 1)
         self.assertIn("UNAVAILABLE", done.stderr)
