@@ -1,7 +1,6 @@
 #include "tools/sottoctl/commands.h"
 
 #include <fstream>
-#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,7 +10,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "grpcpp/support/sync_stream.h"
 #include "openssl/evp.h"
 #include "tools/sottoctl/names.h"
