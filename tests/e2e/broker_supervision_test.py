@@ -20,12 +20,7 @@ constant samples, so what each one hears is exact:
   the engine with no rooms (GetEngineInfo on the engine's own port).
 """
 
-import base64
-import hashlib
-import hmac
-import json
 import os
-import shutil
 import sys
 import time
 import unittest
@@ -52,20 +47,8 @@ A = media.g711(AGENT_VALUE)
 S = media.g711(SUPERVISOR_VALUE)
 
 
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def make_token(subject, roles, teams=(), tenant="acme"):
-    now = int(time.time())
-    claims = {"iss": "sotto-local", "aud": "sotto", "sub": subject,
-              "tenant": tenant, "roles": list(roles), "teams": list(teams),
-              "iat": now, "exp": now + 600}
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    payload = b64url(json.dumps(claims).encode())
-    signing_input = ("%s.%s" % (header, payload)).encode("ascii")
-    signature = hmac.new(SECRET, signing_input, hashlib.sha256).digest()
-    return "%s.%s.%s" % (header, payload, b64url(signature))
+    return harness.make_token(SECRET, subject, roles, teams, tenant)
 
 
 def auth(token):
@@ -83,13 +66,8 @@ def plain_offer(sock):
 class BrokerSupervisionTest(unittest.TestCase):
 
     def setUp(self):
-        doc_dir = harness.test_tmpdir("policy-doc")
-        policy_path = os.path.join(doc_dir, "policy.yaml")
-        shutil.copyfile(harness.runfile(EXAMPLE), policy_path)
-        with open(os.path.join(doc_dir, "jwt-hs256.key"), "wb") as f:
-            f.write(SECRET + b"\n")
-        self.policy = self.start(POLICY, ["--policy_file=" + policy_path],
-                                 "policy")
+        self.policy = self.start(
+            POLICY, harness.example_policy_args(EXAMPLE, SECRET), "policy")
         store_dir = harness.test_tmpdir("broker-store")
         self.broker_args = [
             "--policy_address=" + self.policy.grpc_target,

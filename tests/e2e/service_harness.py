@@ -8,11 +8,15 @@ in a `grpc/` directory, and importing them as `grpc.health.v1...` would
 collide with the grpcio package itself.
 """
 
+import base64
+import hashlib
+import hmac
 import importlib.util
 import json
 import os
 import queue
 import re
+import shutil
 import subprocess
 import time
 import urllib.request
@@ -47,6 +51,36 @@ reflection_pb2 = _load_module("sotto_test_reflection_pb2", _REFLECTION_PROTO)
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def make_token(secret, subject, roles, teams=(), tenant="acme",
+               issuer="sotto-local", audience="sotto", lifetime=600):
+    """An HS256 JWT signed with `secret`, as the example policy document's
+    `local` issuer accepts it (made with the standard library only)."""
+    now = int(time.time())
+    claims = {"iss": issuer, "aud": audience, "sub": subject,
+              "tenant": tenant, "roles": list(roles), "teams": list(teams),
+              "iat": now, "exp": now + lifetime}
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = _b64url(json.dumps(claims).encode())
+    signing_input = ("%s.%s" % (header, payload)).encode("ascii")
+    signature = hmac.new(secret, signing_input, hashlib.sha256).digest()
+    return "%s.%s.%s" % (header, payload, _b64url(signature))
+
+
+def example_policy_args(example, secret):
+    """sotto-policy's flags for a copy of the policy document `example`
+    (workspace-relative) beside a fresh `jwt-hs256.key` holding `secret`."""
+    doc_dir = test_tmpdir("policy-doc")
+    policy_path = os.path.join(doc_dir, "policy.yaml")
+    shutil.copyfile(runfile(example), policy_path)
+    with open(os.path.join(doc_dir, "jwt-hs256.key"), "wb") as f:
+        f.write(secret + b"\n")
+    return ["--policy_file=" + policy_path]
 
 
 def test_tmpdir(name):

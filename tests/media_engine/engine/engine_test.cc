@@ -19,7 +19,8 @@ namespace {
 // cores, so a rare packet can miss its deadline: the timing assertions
 // allow that there (the sanitizer runs are for memory and race bugs); the
 // plain build must be exact.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || \
+    defined(SOTTO_TSAN)
 constexpr double kExact = 0.98;
 constexpr uint64_t kLateAllowed = 3;
 #else
