@@ -186,7 +186,7 @@ absl::StatusOr<std::unique_ptr<SqlCallStore>> SqlCallStore::Open(
                                               : kOutboxPostgres},
       {3, "shared engine placement", kEnginesTable},
   };
-  absl::Status migrated = sql::ApplyMigrations(*db, migrations);
+  absl::Status migrated = sql::ApplyMigrations(*db, "broker", migrations);
   if (!migrated.ok()) return migrated;
   return std::unique_ptr<SqlCallStore>(new SqlCallStore(db));
 }

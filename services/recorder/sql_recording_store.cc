@@ -132,7 +132,7 @@ absl::StatusOr<std::unique_ptr<SqlRecordingStore>> SqlRecordingStore::Open(
     sql::Database* db) {
   const std::vector<sql::Migration> migrations = {
       {1, "recorder index", kSchema}};
-  if (absl::Status status = sql::ApplyMigrations(*db, migrations);
+  if (absl::Status status = sql::ApplyMigrations(*db, "recorder", migrations);
       !status.ok()) {
     return status;
   }

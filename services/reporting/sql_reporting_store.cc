@@ -304,7 +304,7 @@ absl::StatusOr<std::unique_ptr<SqlReportingStore>> SqlReportingStore::Open(
   const std::vector<sql::Migration> migrations = {
       {1, "reporting events, audit chain, outcomes, media quality", kSchema},
   };
-  absl::Status migrated = sql::ApplyMigrations(*db, migrations);
+  absl::Status migrated = sql::ApplyMigrations(*db, "reporting", migrations);
   if (!migrated.ok()) return migrated;
   return std::unique_ptr<SqlReportingStore>(new SqlReportingStore(db));
 }

@@ -11,10 +11,12 @@ namespace sotto::sql {
 namespace {
 
 constexpr absl::string_view kCreateTable =
-    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    " version BIGINT PRIMARY KEY,"
+    "CREATE TABLE IF NOT EXISTS sotto_migrations ("
+    " component TEXT NOT NULL,"
+    " version BIGINT NOT NULL,"
     " description TEXT NOT NULL,"
-    " applied_at TEXT NOT NULL)";
+    " applied_at TEXT NOT NULL,"
+    " PRIMARY KEY (component, version))";
 
 absl::Status CreateTable(Database& db) {
   absl::Status status = db.Execute(kCreateTable).status();
@@ -28,10 +30,13 @@ absl::Status CreateTable(Database& db) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<int64_t>> AppliedMigrations(Database& db) {
+absl::StatusOr<std::vector<int64_t>> AppliedMigrations(
+    Database& db, absl::string_view component) {
   if (absl::Status s = CreateTable(db); !s.ok()) return s;
-  absl::StatusOr<Rows> rows =
-      db.Query("SELECT version FROM schema_migrations ORDER BY version");
+  absl::StatusOr<Rows> rows = db.Query(
+      "SELECT version FROM sotto_migrations WHERE component = $1 "
+      "ORDER BY version",
+      {std::string(component)});
   if (!rows.ok()) return rows.status();
   std::vector<int64_t> versions;
   for (const Row& row : *rows) {
@@ -42,7 +47,8 @@ absl::StatusOr<std::vector<int64_t>> AppliedMigrations(Database& db) {
   return versions;
 }
 
-absl::Status ApplyMigrations(Database& db, absl::Span<const Migration> list) {
+absl::Status ApplyMigrations(Database& db, absl::string_view component,
+                             absl::Span<const Migration> list) {
   for (size_t i = 0; i < list.size(); ++i) {
     if (list[i].version <= 0 ||
         (i > 0 && list[i].version <= list[i - 1].version)) {
@@ -52,7 +58,8 @@ absl::Status ApplyMigrations(Database& db, absl::Span<const Migration> list) {
           list[i].version, " at position ", i, " is not"));
     }
   }
-  absl::StatusOr<std::vector<int64_t>> applied = AppliedMigrations(db);
+  absl::StatusOr<std::vector<int64_t>> applied =
+      AppliedMigrations(db, component);
   if (!applied.ok()) return applied.status();
   for (int64_t v : *applied) {
     const bool known =
@@ -60,7 +67,7 @@ absl::Status ApplyMigrations(Database& db, absl::Span<const Migration> list) {
                     [v](const Migration& m) { return m.version == v; });
     if (!known) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "the database has schema version ", v,
+          "the database has ", component, " schema version ", v,
           " which this binary does not know; it was migrated by a newer "
           "release"));
     }
@@ -74,22 +81,23 @@ absl::Status ApplyMigrations(Database& db, absl::Span<const Migration> list) {
         // Before the snapshot is taken (first query), so the check below
         // sees another process's finished migration.
         if (absl::Status s = tx.ExecuteScript(
-                "LOCK TABLE schema_migrations IN EXCLUSIVE MODE");
+                "LOCK TABLE sotto_migrations IN EXCLUSIVE MODE");
             !s.ok()) {
           return s;
         }
       }
-      absl::StatusOr<Rows> done =
-          tx.Query("SELECT version FROM schema_migrations WHERE version = $1",
-                   {m.version});
+      absl::StatusOr<Rows> done = tx.Query(
+          "SELECT version FROM sotto_migrations WHERE component = $1 "
+          "AND version = $2",
+          {std::string(component), m.version});
       if (!done.ok()) return done.status();
       if (!done->empty()) return absl::OkStatus();
       if (absl::Status s = tx.ExecuteScript(m.sql); !s.ok()) return s;
       return tx
           .Execute(
-              "INSERT INTO schema_migrations (version, description, "
-              "applied_at) VALUES ($1, $2, $3)",
-              {m.version, m.description,
+              "INSERT INTO sotto_migrations (component, version, "
+              "description, applied_at) VALUES ($1, $2, $3, $4)",
+              {std::string(component), m.version, m.description,
                absl::FormatTime(absl::RFC3339_sec, absl::Now(),
                                 absl::UTCTimeZone())})
           .status();

@@ -396,12 +396,12 @@ TYPED_TEST_P(DatabaseConformanceTest, MigrationsApplyOnceInOrder) {
        "ALTER TABLE calls ADD COLUMN state TEXT;"
        "INSERT INTO calls (id, tenant, state) VALUES (1, 't', 'ACTIVE');"},
   };
-  SQL_ASSERT_OK(ApplyMigrations(*this->db_, migrations));
-  SQL_ASSERT_OK(ApplyMigrations(*this->db_, migrations));  // a no-op
+  SQL_ASSERT_OK(ApplyMigrations(*this->db_, "test", migrations));
+  SQL_ASSERT_OK(ApplyMigrations(*this->db_, "test", migrations));  // a no-op
   migrations.push_back(
       {5, "events", "CREATE TABLE events (call_id BIGINT REFERENCES calls)"});
-  SQL_ASSERT_OK(ApplyMigrations(*this->db_, migrations));
-  EXPECT_THAT(AppliedMigrations(*this->db_).value(),
+  SQL_ASSERT_OK(ApplyMigrations(*this->db_, "test", migrations));
+  EXPECT_THAT(AppliedMigrations(*this->db_, "test").value(),
               ::testing::ElementsAre(1, 2, 5));
   absl::StatusOr<Rows> rows = this->db_->Query("SELECT COUNT(*) FROM calls");
   SQL_ASSERT_OK(StatusOf(rows));
@@ -410,11 +410,19 @@ TYPED_TEST_P(DatabaseConformanceTest, MigrationsApplyOnceInOrder) {
   // Out of order lists are refused before anything runs.
   std::vector<Migration> unordered = {{7, "b", "SELECT 1"},
                                       {6, "a", "SELECT 1"}};
-  EXPECT_EQ(ApplyMigrations(*this->db_, unordered).code(),
+  EXPECT_EQ(ApplyMigrations(*this->db_, "test", unordered).code(),
             absl::StatusCode::kInvalidArgument);
   // A database migrated by a newer release is refused.
-  EXPECT_EQ(ApplyMigrations(*this->db_, {migrations[0]}).code(),
+  EXPECT_EQ(ApplyMigrations(*this->db_, "test", {migrations[0]}).code(),
             absl::StatusCode::kFailedPrecondition);
+  // Another component's versions are its own: services share a database.
+  SQL_ASSERT_OK(
+      ApplyMigrations(*this->db_, "other",
+                      {{1, "other table", "CREATE TABLE other (x TEXT)"}}));
+  EXPECT_THAT(AppliedMigrations(*this->db_, "other").value(),
+              ::testing::ElementsAre(1));
+  EXPECT_THAT(AppliedMigrations(*this->db_, "test").value(),
+              ::testing::ElementsAre(1, 2, 5));
 }
 
 TYPED_TEST_P(DatabaseConformanceTest, FailedMigrationLeavesNoTrace) {
@@ -424,11 +432,12 @@ TYPED_TEST_P(DatabaseConformanceTest, FailedMigrationLeavesNoTrace) {
        "CREATE TABLE b (id BIGINT PRIMARY KEY); INSERT INTO nowhere VALUES "
        "(1);"},
   };
-  absl::Status status = ApplyMigrations(*this->db_, migrations);
+  absl::Status status = ApplyMigrations(*this->db_, "test", migrations);
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal) << status;
   EXPECT_THAT(std::string(status.message()),
               ::testing::HasSubstr("migration 2"));
-  EXPECT_THAT(AppliedMigrations(*this->db_).value(), ::testing::ElementsAre(1));
+  EXPECT_THAT(AppliedMigrations(*this->db_, "test").value(),
+              ::testing::ElementsAre(1));
   // Table b was rolled back with the failing script.
   EXPECT_TRUE(this->db_->Execute("CREATE TABLE b (id BIGINT)").ok());
 }
