@@ -199,6 +199,7 @@ class Scenario:
 
     def report_outcome(self, ended):
         outcome = reporting_pb2.CallOutcome(
+            queue="billing", team="team-a", agent_id="agent-sam",
             first_contact_resolution=True, transferred=True, escalated=True,
             csat=5, qa_score=92.0, compliance_errors=0,
             call_start_time=ended.create_time)
@@ -217,7 +218,8 @@ class Scenario:
             recording = self.recorder.GetRecording(
                 recorder_pb2.GetRecordingRequest(name=name),
                 metadata=auth(self.qa), timeout=RPC_TIMEOUT)
-            if recording.state != recorder_pb2.Recording.RECORDING or \
+            if recording.state not in (recorder_pb2.Recording.ACTIVE,
+                                       recorder_pb2.Recording.PAUSED) or \
                     time.monotonic() > deadline:
                 return recording
             time.sleep(0.2)
