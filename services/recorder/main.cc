@@ -46,12 +46,13 @@ ABSL_FLAG(int32_t, supervisor_channels, 2,
           "Channels reserved for supervisors in each recording (more "
           "supervisors share the last one).");
 // Durations are string flags, as in the service kit (see policy/main.cc).
-ABSL_FLAG(std::string, sync_interval, "500ms",
+ABSL_FLAG(std::string, sync_interval, "400ms",
           "Header rewrite + fdatasync of every live file at least this often "
           "(at most 1s: a crash loses at most this plus --holdback).");
-ABSL_FLAG(std::string, holdback, "200ms",
+ABSL_FLAG(std::string, holdback, "500ms",
           "Audio is written this long after it happened, so late frames and "
-          "mode annotations arrive before the audio they govern.");
+          "mode annotations (the broker must send them within it) arrive "
+          "before the audio they govern.");
 ABSL_FLAG(std::string, retention_interval, "1h",
           "How often retention runs by itself; 0 = only on ApplyRetention.");
 ABSL_FLAG(std::string, room_gone_timeout, "30s",

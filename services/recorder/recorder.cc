@@ -161,11 +161,12 @@ absl::Status Recorder::Recover(const StoredRecording& stored) {
     live->engine_address = stored.engine_address;
     live->room_id = stored.room_id;
     if (absl::Status status = Persist(*live); !status.ok()) return status;
+    // The reader first: whoever finds `live` in live_ may stop its reader.
+    StartReader(live);
     {
       std::lock_guard<std::mutex> lock(mu_);
       live_[stored.recording.name()] = live;
     }
-    StartReader(live);
     kit::LogInfo("recording resumed after restart",
                  {{"recording", stored.recording.name()}});
     return absl::OkStatus();
@@ -479,11 +480,11 @@ absl::StatusOr<v1::Recording> Recorder::StartRecording(
           metrics_.Failure("start");
           return status;
         }
+        StartReader(live);  // before live_: see Recover
         {
           std::lock_guard<std::mutex> lock(mu_);
           live_[live->session->Snapshot().name()] = live;
         }
-        StartReader(live);
         v1::Recording snapshot = live->session->Snapshot();
         AuditEvent(snapshot, v1::EVENT_TYPE_RECORDING_STARTED, "broker",
                    absl::StrCat("room ", request.room_id(), " on ",

@@ -62,9 +62,12 @@ struct SessionOptions {
   uint64_t file_limit_bytes = kWavMaxDataBytes;
   // Channels reserved for supervisors (more supervisors share the last).
   int supervisor_channels = 2;
-  absl::Duration holdback = absl::Milliseconds(200);
+  // holdback + sync_interval + a tick is the most a power loss can take;
+  // a killed process loses only holdback + a tick (written data survives
+  // in the page cache).
+  absl::Duration holdback = absl::Milliseconds(500);
   // Header rewrite + fdatasync at least this often.
-  absl::Duration sync_interval = absl::Milliseconds(500);
+  absl::Duration sync_interval = absl::Milliseconds(400);
 };
 
 // A leg the recorder knows: who it is and which channel it is on.

@@ -98,11 +98,12 @@ void TapReader::Run() {
         source_->Open(engine_, room_, telephone_events_);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) return;
       current_ = stream.get();
+      if (stopping_) stream->Cancel();
     }
     bool any = false;
     v1::TapMessage message;
+    // A cancelled stream still ends through Read and Finish, as gRPC wants.
     while (stream->Read(&message)) {
       const absl::Time now = absl::Now();
       if (!any) {

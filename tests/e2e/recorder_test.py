@@ -359,6 +359,11 @@ class RecordedCallTest(RecorderFixture):
             self.assertIn(name, metrics)
         code, output = harness.promtool_check(metrics)
         self.assertEqual(code, 0, output)
+        print("\n".join(line for line in metrics.splitlines()
+                        if line.startswith(("sotto_recorder_fsync_seconds_sum",
+                                            "sotto_recorder_fsync_seconds_count",
+                                            "sotto_recorder_bytes_written",
+                                            "sotto_recorder_gaps_total"))))
         print("recorded %.3f s; gaps: %s" % (
             duration, [(round(seconds_of(g.range.start_time) - start, 2),
                         round(seconds_of(g.range.end_time) - start, 2),

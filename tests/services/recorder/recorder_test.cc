@@ -65,6 +65,8 @@ class RecorderTest : public ::testing::Test {
     recorder_.reset();
     RecorderOptions options;
     options.session.storage_root = dir_ + "/files";
+    // Short, so the crash tests below know what reached the files.
+    options.session.holdback = absl::Milliseconds(100);
     options.retention_interval = absl::ZeroDuration();
     options.tap.min_backoff = absl::Milliseconds(10);
     options.tap.max_backoff = absl::Milliseconds(50);
@@ -114,7 +116,10 @@ class RecorderTest : public ::testing::Test {
 
   std::vector<AuditEntry> Audit(v1::EventType type) {
     std::vector<AuditEntry> out;
-    for (const AuditEntry& e : *store_->ListAudit("acme")) {
+    const absl::StatusOr<std::vector<AuditEntry>> all =
+        store_->ListAudit("acme");
+    EXPECT_TRUE(all.ok()) << all.status();
+    for (const AuditEntry& e : all.value()) {
       if (e.type == type) out.push_back(e);
     }
     return out;
