@@ -543,7 +543,9 @@ grpc::Status MediaService::StreamTap(
         gap->set_source_leg_id(leg_id);
         *gap->mutable_media_time() = media_time;
         gap->set_frames_dropped(item.frames_dropped);
-        gap->set_reason("reader too slow");
+        gap->set_reason(item.gap_cause == TapItem::GapCause::kStreamRestart
+                            ? "stream restart (SSRC change)"
+                            : "reader too slow");
         break;
       }
       case TapItem::Kind::kLegAdded:

@@ -175,7 +175,16 @@ void Room::OnLegAudio(int member, uint32_t rtp_timestamp,
   Reschedule();
 }
 
-void Room::OnLegStreamRestart(int member) { mixer_.OnStreamRestart(member); }
+void Room::OnLegStreamRestart(int member) {
+  mixer_.OnStreamRestart(member);
+  if (taps_.empty()) return;
+  TapItem gap;
+  gap.kind = TapItem::Kind::kGap;
+  gap.member = member;
+  gap.media_time = mixer_.timeline().SlotAtOrAfter(now_) * kFrameMicros;
+  gap.gap_cause = TapItem::GapCause::kStreamRestart;
+  PushTap(gap, false);
+}
 
 void Room::OnLegTelephoneEvent(int member, const rtp::TelephoneEvent& event,
                                uint32_t rtp_timestamp, Micros now) {

@@ -30,6 +30,10 @@ struct TapItem {
   bool concealed = false;
   rtp::TelephoneEvent event;
   uint32_t frames_dropped = 0;  // kGap
+  // kGap: why. A restarted stream (new SSRC: transfer, re-INVITE) loses
+  // no frame here, but what follows is another stream: readers mark it.
+  enum class GapCause : uint8_t { kReaderTooSlow, kStreamRestart };
+  GapCause gap_cause = GapCause::kReaderTooSlow;
 };
 
 // One reader's queue. Push runs on the worker, Pop on the reader's thread.

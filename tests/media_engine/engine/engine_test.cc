@@ -520,6 +520,34 @@ TEST_F(EngineTest, HundredThousandHostilePacketsNeitherCrashNorTouchTheCall) {
   EXPECT_EQ(*leg.remote, agent.peer->address());
 }
 
+TEST_F(EngineTest, SsrcChangeOnALegIsAGapInTheTap) {
+  Party& customer = Add("customer", 1000);
+  Add("agent", 2000);
+  Route("listen");
+  auto tap = engine_->OpenTap("room-1", /*telephone_events=*/false);
+  ASSERT_TRUE(tap.ok());
+  // Mid-call the customer's stream restarts (a re-INVITE, a transfer on
+  // the far side): new SSRC, new sequence numbers.
+  Run(std::chrono::milliseconds(600), [&](int tick) {
+    if (tick == 15) customer.peer->set_ssrc(0xC0FFEE);
+  });
+  int restarts = 0, frames_after = 0;
+  TapItem item;
+  while ((*tap)->Pop(&item, 0)) {
+    if (item.kind == TapItem::Kind::kGap &&
+        item.gap_cause == TapItem::GapCause::kStreamRestart) {
+      EXPECT_EQ(engine_->LegIdOf("room-1", item.member), "customer");
+      ++restarts;
+    } else if (item.kind == TapItem::Kind::kFrame && restarts > 0 &&
+               engine_->LegIdOf("room-1", item.member) == "customer") {
+      ++frames_after;
+    }
+  }
+  (*tap)->Close();
+  EXPECT_EQ(restarts, 1);
+  EXPECT_GT(frames_after, 5);  // the tap goes on with the new stream
+}
+
 TEST_F(EngineTest, TapDeliversEachSourceAndTelephoneEventsButNeverMixesThem) {
   Party& customer = Add("customer", 1000);
   Party& agent = Add("agent", 2000);
