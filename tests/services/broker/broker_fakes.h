@@ -147,8 +147,11 @@ class FakeRecorder final : public RecorderClient {
   absl::StatusOr<v1::Recording> Start(
       const v1::StartRecordingRequest& request) override {
     std::lock_guard<std::mutex> lock(mu_);
+    // Sorted: a proto map's order is unspecified.
+    std::set<std::string> sorted;
+    for (const auto& [leg, role] : request.legs()) sorted.insert(leg);
     std::string legs;
-    for (const auto& [leg, role] : request.legs()) {
+    for (const std::string& leg : sorted) {
       absl::StrAppend(&legs, legs.empty() ? "" : ",", leg);
     }
     log_.push_back(absl::StrCat("Start ", request.room_id(), " legs=", legs));
