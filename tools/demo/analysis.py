@@ -12,7 +12,7 @@ absent speaker correlates near 0.
 import numpy as np
 
 RATE = 8000
-MAX_LAG_S = 0.6
+MAX_LAG_S = 1.0  # a speaker's ffmpeg start-up, on a loaded machine
 # A speaker alone scores ~1, one of two mixed ~0.7; unrelated speech stays
 # under ~0.2 once both signals are pre-emphasised (see _whiten).
 HEARD_THRESHOLD = 0.4
@@ -27,25 +27,26 @@ def _whiten(x):
     return np.concatenate(([0.0], x[1:] - 0.95 * x[:-1]))
 
 
-def _best_ncc(heard, source, nominal_offset):
-    """max over lag of NCC(heard, source[nominal+lag : +len(heard)])."""
+def _best_ncc(heard, source, nominal_offset, lag_min_s=-MAX_LAG_S,
+              lag_max_s=MAX_LAG_S):
+    """max over lag in [lag_min, lag_max] of
+    NCC(heard, source[nominal + lag : + len(heard)]), and that lag (s)."""
     n = len(heard)
-    lag = int(MAX_LAG_S * RATE)
-    start = nominal_offset - lag
-    end = nominal_offset + n + lag
+    start = nominal_offset + int(lag_min_s * RATE)
+    end = nominal_offset + n + int(lag_max_s * RATE)
+    skip = 0
     if start < 0:
-        heard = heard[-start:] if -start < n else heard[:0]
-        n = len(heard)
+        skip = -start
         start = 0
     end = min(end, len(source))
     segment = _whiten(source[start:end])
     heard = _whiten(heard)
     if n < RATE // 2 or len(segment) < n:
-        return 0.0
+        return 0.0, 0.0
     heard = heard - heard.mean()
     energy_h = float(np.dot(heard, heard))
     if energy_h <= 0:
-        return 0.0
+        return 0.0, 0.0
     size = 1 << int(np.ceil(np.log2(len(segment) + n)))
     spectrum = np.fft.rfft(segment, size) * np.conj(np.fft.rfft(heard, size))
     correlation = np.fft.irfft(spectrum, size)[:len(segment) - n + 1]
@@ -54,7 +55,9 @@ def _best_ncc(heard, source, nominal_offset):
     window_energy = (squares[n:] - squares[:-n]) - (sums[n:] - sums[:-n])**2 / n
     window_energy = np.maximum(window_energy, 1e-9)
     ncc = correlation / np.sqrt(energy_h * window_energy)
-    return float(np.max(ncc))
+    best = int(np.argmax(ncc))
+    lag = (best - skip) / RATE + lag_min_s
+    return float(ncc[best]), lag
 
 
 def heard_speakers(heard, hears_at, sources, window, exclude=()):
@@ -75,6 +78,6 @@ def heard_speakers(heard, hears_at, sources, window, exclude=()):
             continue
         # heard[a] arrived at hears_at + a/RATE; the speaker said it then.
         nominal = int(round((hears_at - speaks_at) * RATE)) + a
-        scores[speaker] = round(_best_ncc(segment, source, nominal), 3)
+        scores[speaker] = round(_best_ncc(segment, source, nominal)[0], 3)
     detected = sorted(s for s, v in scores.items() if v >= HEARD_THRESHOLD)
     return scores, detected

@@ -86,6 +86,7 @@ class Scenario:
         self.qa = stack.token("qa-1", ["qa_analyst"])
         self.parties = {}
         self.phases = []  # [mode, start, end] on the t0 timeline
+        self.leg_end = {}  # party -> when its leg left the call
         self.t0 = None
 
     def now(self):
@@ -171,6 +172,7 @@ class Scenario:
             broker_pb2.DeleteSupervisionRequest(name=supervision.name,
                                                 request_id="demo-release"),
             metadata=auth(self.lead), timeout=RPC_TIMEOUT)
+        self.leg_end["supervisor"] = self.now()
         self.begin("RELEASED")
         self.sleep_until(LEAD_IN_S + 5 * self.phase_s)
         transferred = self.broker.TransferCall(
@@ -183,6 +185,7 @@ class Scenario:
             metadata=auth(self.integrator), timeout=RPC_TIMEOUT)
         new_leg = [x.media for x in transferred.call.participants
                    if x.user_id == "agent-sam"][0]
+        self.leg_end["agent"] = self.now()
         p["agent2"].listen(new_leg)
         p["agent2"].speak(new_leg)
         self.begin("TRANSFERRED")
@@ -192,6 +195,7 @@ class Scenario:
                                       request_id="demo-end"),
             metadata=auth(self.integrator), timeout=RPC_TIMEOUT)
         self.phases[-1][2] = self.now()
+        self.leg_end["customer"] = self.leg_end["agent2"] = self.now()
         self.say("  %5.1f s  call ended" % self.now())
         for party in p.values():
             party.stop()
@@ -252,14 +256,21 @@ class Scenario:
 
 
 def align_heard(scenario, heard_dir):
-    """Each party's heard WAV, padded so that sample 0 is t0."""
+    """Each party's heard WAV, padded so that sample 0 is t0.
+
+    Where a file starts is measured: ffmpeg loses what arrives while it
+    starts up (up to a second on a loaded machine), but from then on the
+    engine sends a packet every 20 ms until the party's leg goes (release,
+    transfer, the end), so the file's last sample is the leg's end and its
+    first is that minus the file's length. (The speakers' own start-up is
+    within the lag the analysis searches, analysis.MAX_LAG_S.)"""
     os.makedirs(heard_dir, exist_ok=True)
     out = {}
     for name, party in scenario.parties.items():
         heard = endpoints.read_wav(party.heard_raw) \
             if os.path.exists(party.heard_raw) else endpoints.np.zeros(0)
-        lead = int(round((party.listen_started - scenario.t0) *
-                         endpoints.RATE))
+        started = scenario.leg_end[name] - len(heard) / endpoints.RATE
+        lead = max(0, int(round(started * endpoints.RATE)))
         aligned = endpoints.np.concatenate(
             (endpoints.np.zeros(lead, dtype="<i2"), heard.astype("<i2")))
         path = os.path.join(heard_dir, name + ".wav")
