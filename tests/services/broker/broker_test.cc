@@ -23,6 +23,7 @@
 #include "services/broker/sql_call_store.h"
 #include "services/common/sql/sqlite_database.h"
 #include "tests/services/broker/broker_fakes.h"
+#include "tests/services/common/sql/test_backends.h"
 
 namespace sotto::broker::testing {
 namespace {
@@ -51,12 +52,9 @@ v1::MediaOffer PlainOffer(uint32_t port) {
 class BrokerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static std::atomic<int> counter{0};
-    const char* dir = std::getenv("TEST_TMPDIR");
-    sql::SqliteOptions options;
-    options.path = absl::StrCat(dir ? dir : "/tmp", "/broker_", getpid(), "_",
-                                counter++, ".db");
-    auto db = sql::SqliteDatabase::Open(options);
+    const absl::Status ready = backend_.SetUp();
+    ASSERT_TRUE(ready.ok()) << ready;
+    auto db = backend_.Open();
     ASSERT_OK(db);
     db_ = std::move(*db);
     auto store = SqlCallStore::Open(db_.get());
@@ -155,6 +153,19 @@ class BrokerTest : public ::testing::Test {
   }
 
   absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
+  void TearDown() override {
+    broker_.reset();
+    store_.reset();
+    db_.reset();
+    backend_.TearDown();
+  }
+
+  // The same tests on both stores (broker_postgres_test defines it).
+#ifdef SOTTO_BROKER_TEST_POSTGRES
+  sql::testing::PostgresTestBackend backend_;
+#else
+  sql::testing::SqliteTestBackend backend_;
+#endif
   std::unique_ptr<sql::Database> db_;
   std::unique_ptr<SqlCallStore> store_;
   EngineRegistry engines_{absl::Seconds(10)};
@@ -1225,6 +1236,26 @@ TEST_F(BrokerTest, UndisclosedCallIsNotRecordedWhenPolicyNeedsDisclosure) {
   EXPECT_EQ(
       recording_broker.PauseCallRecording("pbx-rec", pause).status().code(),
       absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(BrokerTest, SupervisorsBeyondThePolicyLimitAreRefused) {
+  using A = v1::Action;
+  for (int i = 1; i <= 3; ++i) {
+    policy_.AddUser(absl::StrCat("coach", i), "acme", absl::StrCat("coach-", i),
+                    {{A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE},
+                     {v1::MODE_LISTEN},
+                     1,
+                     2});  // at most two supervisors on a call
+  }
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  ASSERT_OK(Supervise("coach1", v1::MODE_LISTEN, "s1"));
+  ASSERT_OK(Supervise("coach2", v1::MODE_LISTEN, "s2"));
+  absl::StatusOr<v1::Supervision> third =
+      Supervise("coach3", v1::MODE_LISTEN, "s3");
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
+  // Nothing of the refused attach reached the engine.
+  EXPECT_THAT(media_.log(),
+              ::testing::Not(::testing::Contains("AddLeg supervisor-3")));
 }
 
 }  // namespace
