@@ -719,6 +719,7 @@ absl::StatusOr<v1::Call> Broker::EndCall(const std::string& token,
         absl::StatusOr<Change> change = End(c.record, false, reason, now);
         if (!change.ok()) return change.status();
         if (change->events.empty()) return change->events;  // already ended
+        ReportQuality(c, {});
         v1::DeleteRoomRequest remove;
         remove.set_room_id(c.record.name());
         remove.set_request_id(
@@ -850,6 +851,7 @@ absl::StatusOr<v1::TransferCallResponse> Broker::TransferCall(
           return routed;
         }
         std::vector<std::string> gone = {old_leg};
+        ReportQuality(c, {old_leg});
         for (const SupervisionRecord& s : c.record.supervisions) {
           auto before = modes_before.find(s.id);
           if (before == modes_before.end()) continue;
@@ -1371,6 +1373,7 @@ absl::StatusOr<v1::Supervision> Broker::DeleteSupervision(
         absl::StatusOr<Change> change = Release(c.record, supervision_id, now);
         if (!change.ok()) return change.status();
         if (!was_active || IsEnded(c.record)) return change->events;
+        ReportQuality(c, {participant});
         v1::RemoveLegRequest remove;
         remove.set_room_id(c.record.name());
         remove.set_leg_id(participant);
@@ -1693,6 +1696,34 @@ void Broker::FollowRecording(const StoredCall& call,
       service_kit::LogWarning("recording annotation failed",
                               {{"call", record.name()},
                                {"event", v1::EventType_Name(event.type())},
+                               {"error", std::string(s.message())}});
+    }
+  }
+}
+
+void Broker::ReportQuality(const StoredCall& call,
+                           const std::vector<std::string>& legs) {
+  if (options_.quality == nullptr) return;
+  absl::StatusOr<v1::GetStatsResponse> stats =
+      media_->GetStats(EngineAddress(call), call.record.name());
+  if (!stats.ok() || stats->rooms().empty()) return;
+  for (const auto& [leg, quality] : stats->rooms(0).legs()) {
+    if (!legs.empty() &&
+        std::find(legs.begin(), legs.end(), leg) == legs.end()) {
+      continue;
+    }
+    v1::IngestMediaQualityRequest report;
+    report.set_tenant(call.record.tenant);
+    report.set_call(call.record.name());
+    report.set_leg(leg);
+    report.set_engine_id(call.engine_id);
+    *report.mutable_quality() = quality;
+    // One summary per leg and call: a retry is the same report.
+    report.set_request_id(absl::StrCat(call.record.name(), "/", leg));
+    if (absl::Status s = options_.quality->DeliverQuality(report); !s.ok()) {
+      service_kit::LogWarning("media quality not delivered to reporting",
+                              {{"call", call.record.name()},
+                               {"leg", leg},
                                {"error", std::string(s.message())}});
     }
   }

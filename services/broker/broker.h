@@ -32,6 +32,7 @@
 #include "services/broker/call_store.h"
 #include "services/broker/engine_registry.h"
 #include "services/broker/event_bell.h"
+#include "services/broker/event_sink.h"
 #include "services/broker/media_client.h"
 #include "services/broker/policy_client.h"
 #include "services/broker/recorder_client.h"
@@ -55,6 +56,9 @@ struct BrokerOptions {
   // Where calls are recorded, as the tenant's recording policy says;
   // null: no recorder, nothing is recorded.
   RecorderClient* recorder = nullptr;
+  // Where each leg's media quality summary goes when it leaves the call
+  // (reporting); null: nowhere. Thread-safe.
+  EventSink* quality = nullptr;
 };
 
 // Receives a watch stream's events; false when the client is gone.
@@ -251,6 +255,10 @@ class Broker {
   // the end). Best effort: the recorder applies each at its event time.
   void FollowRecording(const StoredCall& call,
                        const std::vector<v1::Event>& events);
+  // Sends the media quality of the room's `legs` (all when empty) to
+  // reporting, before the engine forgets them. Best effort.
+  void ReportQuality(const StoredCall& call,
+                     const std::vector<std::string>& legs);
   void FailCallsOn(const std::string& engine_id, const std::string& reason);
   absl::Status FailCall(const std::string& tenant, const std::string& call_id,
                         const std::string& reason);

@@ -14,12 +14,15 @@
 
 namespace sotto::broker {
 
-// Thread-compatible: the forwarder calls it from one thread.
+// Thread-safe: the forwarder delivers events, request threads quality.
 class EventSink {
  public:
   virtual ~EventSink() = default;
   // OK only when every event is stored (or was already).
   virtual absl::Status Deliver(const std::vector<v1::Event>& events) = 0;
+  // A leg's media quality summary when it leaves the call.
+  virtual absl::Status DeliverQuality(
+      const v1::IngestMediaQualityRequest& request) = 0;
 };
 
 class GrpcEventSink final : public EventSink {
@@ -33,6 +36,8 @@ class GrpcEventSink final : public EventSink {
         bearer_token_(std::move(bearer_token)) {}
 
   absl::Status Deliver(const std::vector<v1::Event>& events) override;
+  absl::Status DeliverQuality(
+      const v1::IngestMediaQualityRequest& request) override;
 
  private:
   std::unique_ptr<v1::Reporting::StubInterface> stub_;

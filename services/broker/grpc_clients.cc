@@ -86,6 +86,20 @@ absl::StatusOr<v1::ListRoomsResponse> GrpcMediaClient::ListRooms(
               v1::ListRoomsRequest());
 }
 
+absl::StatusOr<v1::GetStatsResponse> GrpcMediaClient::GetStats(
+    const std::string& engine, const std::string& room_id) {
+  v1::GetStatsRequest request;
+  request.set_room_id(room_id);
+  return Call(engine, "GetStats", &v1::MediaEngine::Stub::GetStats, request);
+}
+
+absl::Status GrpcEventSink::DeliverQuality(
+    const v1::IngestMediaQualityRequest& request) {
+  return Unary(stub_.get(), &v1::Reporting::StubInterface::IngestMediaQuality,
+               request, timeout_, "reporting IngestMediaQuality")
+      .status();
+}
+
 absl::Status GrpcEventSink::Deliver(const std::vector<v1::Event>& events) {
   grpc::ClientContext context;
   SetDeadline(context, timeout_);

@@ -105,6 +105,16 @@ int main(int argc, char** argv) {
                                 *timeout);
   broker::EngineRegistry engines(*lease);
   broker::BrokerOptions broker_options;
+  // Reporting: the outbox forwarder's events, and each leg's media quality.
+  std::unique_ptr<broker::GrpcEventSink> reporting;
+  const std::string reporting_address = absl::GetFlag(FLAGS_reporting_address);
+  if (!reporting_address.empty()) {
+    reporting = std::make_unique<broker::GrpcEventSink>(
+        sotto::v1::Reporting::NewStub(grpc::CreateCustomChannel(
+            reporting_address, *credentials, kit::MakeChannelArguments(tls))),
+        *timeout, /*bearer_token=*/"");
+    broker_options.quality = reporting.get();
+  }
   std::unique_ptr<broker::GrpcRecorderClient> recorder;
   if (const std::string address = absl::GetFlag(FLAGS_recorder_address);
       !address.empty()) {
@@ -137,14 +147,8 @@ int main(int argc, char** argv) {
   broker::EngineRegistryService registry_service(&engines);
 
   kit::ServerRunner runner(*std::move(options));
-  std::unique_ptr<broker::GrpcEventSink> reporting;
   std::unique_ptr<broker::OutboxForwarder> forwarder;
-  const std::string reporting_address = absl::GetFlag(FLAGS_reporting_address);
-  if (!reporting_address.empty()) {
-    reporting = std::make_unique<broker::GrpcEventSink>(
-        sotto::v1::Reporting::NewStub(grpc::CreateCustomChannel(
-            reporting_address, *credentials, kit::MakeChannelArguments(tls))),
-        *timeout, /*bearer_token=*/"");
+  if (reporting != nullptr) {
     forwarder = std::make_unique<broker::OutboxForwarder>(
         store->get(), reporting.get(), core.event_bell(),
         broker::OutboxForwarderOptions(), runner.metrics_registry().get());

@@ -41,6 +41,9 @@ class MediaClient {
   // Every room the engine carries (reconciliation after a restart).
   virtual absl::StatusOr<v1::ListRoomsResponse> ListRooms(
       const std::string& engine) = 0;
+  // Per-leg media quality of one room.
+  virtual absl::StatusOr<v1::GetStatsResponse> GetStats(
+      const std::string& engine, const std::string& room_id) = 0;
 };
 
 class GrpcMediaClient final : public MediaClient {
@@ -64,6 +67,8 @@ class GrpcMediaClient final : public MediaClient {
                          const v1::PlayAudioRequest& request) override;
   absl::StatusOr<v1::ListRoomsResponse> ListRooms(
       const std::string& engine) override;
+  absl::StatusOr<v1::GetStatsResponse> GetStats(
+      const std::string& engine, const std::string& room_id) override;
 
  private:
   // One unary call to `engine` with the deadline; errors name the method.

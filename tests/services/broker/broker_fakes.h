@@ -287,6 +287,21 @@ class FakeMedia final : public MediaClient {
         "PlayAudio", request.has_tone() ? " tone" : " speech", " to", sinks));
     return absl::OkStatus();
   }
+  absl::StatusOr<v1::GetStatsResponse> GetStats(
+      const std::string& engine, const std::string& room_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    v1::GetStatsResponse response;
+    auto room = legs_.find(room_id);
+    if (room == legs_.end()) return response;
+    v1::RoomStats* stats = response.add_rooms();
+    stats->set_room_id(room_id);
+    for (const std::string& leg : room->second) {
+      v1::MediaQuality& quality = (*stats->mutable_legs())[leg];
+      quality.set_packets_received(500);
+      quality.set_mos(4.3);
+    }
+    return response;
+  }
   absl::StatusOr<v1::ListRoomsResponse> ListRooms(
       const std::string& engine) override {
     std::lock_guard<std::mutex> lock(mu_);

@@ -1258,5 +1258,58 @@ TEST_F(BrokerTest, SupervisorsBeyondThePolicyLimitAreRefused) {
               ::testing::Not(::testing::Contains("AddLeg supervisor-3")));
 }
 
+// Collects what the broker reports of each leg's media quality.
+class QualityLog final : public EventSink {
+ public:
+  absl::Status Deliver(const std::vector<v1::Event>&) override {
+    return absl::OkStatus();
+  }
+  absl::Status DeliverQuality(
+      const v1::IngestMediaQualityRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    legs_.push_back(request.leg());
+    EXPECT_EQ(request.engine_id(), "media-0");
+    EXPECT_EQ(request.call(), kRoom);
+    EXPECT_DOUBLE_EQ(request.quality().mos(), 4.3);
+    return absl::OkStatus();
+  }
+  std::vector<std::string> legs() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return legs_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> legs_;
+};
+
+TEST_F(BrokerTest, EachLegsMediaQualityIsReportedWhenItLeaves) {
+  QualityLog quality;
+  BrokerOptions options;
+  options.clock = [this] { return now_; };
+  options.quality = &quality;
+  Broker broker(&policy_, &media_, store_.get(), &engines_, options);
+  ASSERT_OK(broker.RegisterCall("integrator", Registration()));
+  v1::CreateSupervisionRequest supervise;
+  supervise.set_parent(kRoom);
+  supervise.set_mode(v1::MODE_LISTEN);
+  *supervise.mutable_media() = PlainOffer(40004);
+  supervise.set_request_id("s1");
+  absl::StatusOr<v1::Supervision> s =
+      broker.CreateSupervision("lead1", supervise);
+  ASSERT_OK(s);
+  v1::DeleteSupervisionRequest release;
+  release.set_name(s->name());
+  release.set_request_id("d1");
+  ASSERT_OK(broker.DeleteSupervision("lead1", release));
+  EXPECT_THAT(quality.legs(), ElementsAre("supervisor-1"));
+  v1::EndCallRequest end;
+  end.set_name(kRoom);
+  end.set_request_id("e1");
+  ASSERT_OK(broker.EndCall("integrator", end));
+  EXPECT_THAT(quality.legs(),
+              UnorderedElementsAre("supervisor-1", "customer", "agent-1"));
+}
+
 }  // namespace
 }  // namespace sotto::broker::testing

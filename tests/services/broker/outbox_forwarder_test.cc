@@ -34,6 +34,9 @@ class FlakySink final : public EventSink {
     for (const v1::Event& e : events) received_.push_back(e.event_id());
     return absl::OkStatus();
   }
+  absl::Status DeliverQuality(const v1::IngestMediaQualityRequest&) override {
+    return absl::OkStatus();
+  }
   void FailNext(int n) {
     std::lock_guard<std::mutex> lock(mu_);
     failures_left_ = n;
