@@ -13,9 +13,9 @@
 # Every image is checked: no shared library "not found" inside it, and its
 # entrypoint answers --help as the non-root user.
 #
-# In this sandbox buildah needs chroot isolation (no user namespaces for
-# runc): BUILDAH_ISOLATION=chroot is set below. Needs root (buildah's
-# storage, mmdebstrap --mode=root).
+# BUILDAH_ISOLATION=chroot (set below): RUN steps and checks run in a
+# chroot and need no OCI runtime (runc/crun are not installed here). Needs
+# root (buildah's storage, mmdebstrap --mode=root).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
