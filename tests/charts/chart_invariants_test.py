@@ -121,6 +121,15 @@ class ChartInvariantsTest(unittest.TestCase):
             media_range = {("media", "UDP", 30000, 39999)} if name == "production" else {("media", "UDP", 20000, 29999)}
             self.assertEqual(open_ports, {("broker", "TCP", 7100, None)} | media_range, name)
 
+    def test_HostNetworkEnginesCanRegisterWithARestrictedBroker(self):
+        # Their traffic comes from the node's address, not a pod selector.
+        policy = next(o for o in RENDERS["production"] if o["kind"] == "NetworkPolicy"
+                      and o["metadata"]["name"] == "sotto-broker")
+        peers = [peer for rule in policy["spec"]["ingress"] for peer in rule.get("from", [])
+                 if any(p["port"] == 7100 for p in rule["ports"])]
+        self.assertIn({"ipBlock": {"cidr": "10.20.0.0/16"}}, peers)
+        self.assertIn({"ipBlock": {"cidr": "203.0.113.0/24"}}, peers)
+
     def test_ServicesTalkMutualTls(self):
         objects = RENDERS["production"]
         for w in workloads(objects):

@@ -32,6 +32,10 @@ echo "ChartRefusesSeveralRecordersOnReadWriteOnce"
 refuses "two recorders would share a ReadWriteOnce volume" ReadWriteMany \
   --set recorder.replicas=2 --set database.existingSecret=db
 
+echo "ChartRefusesRestrictedBrokerWithoutNodeRangesForHostNetworkEngines"
+refuses "hostNetwork engines could not reach a restricted broker" nodeCidrs \
+  -f "$CHART/ci/production-values.yaml" --set-json 'networkPolicy.nodeCidrs=[]'
+
 echo "AlertRulesLoadInPromtool"
 promtool check rules "$CHART/files/alerts.yaml"
 echo "PASS"
