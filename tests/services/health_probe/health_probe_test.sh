@@ -6,6 +6,11 @@
 set -euo pipefail
 probe=$1 policy=$2 doc=$3 certs=$(dirname "$4")
 work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/probe.XXXXXX")
+# Under --config=tsan: the suppressions for uninstrumented Debian libraries,
+# as tests/e2e/service_harness.py gives its processes.
+if [ -n "${TSAN_OPTIONS:-}" ]; then
+  export TSAN_OPTIONS="$TSAN_OPTIONS:suppressions=$TEST_SRCDIR/$TEST_WORKSPACE/tests/sanitizers/tsan.supp:ignore_noninstrumented_modules=1"
+fi
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
