@@ -143,6 +143,12 @@ absl::StatusOr<LegConfig> ConfigFromOffer(const v1::MediaOffer& offer,
   if (!rtcp.ok()) return rtcp.status();
   config.remote_rtcp = *rtcp;
   config.rtcp_mux = offer.rtcp_mode() != v1::RTCP_MODE_SEPARATE_PORT;
+  config.asymmetric_rtp = offer.asymmetric_rtp();
+  if (config.asymmetric_rtp && !config.remote_rtp) {
+    return absl::InvalidArgumentError(
+        "offer.asymmetric_rtp needs offer.remote_rtp: with no symmetric RTP "
+        "there is nothing to learn the address from");
+  }
   if (!offer.has_remote_key() ||
       offer.remote_key().suite() == v1::CRYPTO_SUITE_UNSPECIFIED) {
     return absl::InvalidArgumentError(
@@ -172,6 +178,7 @@ v1::MediaOffer OfferFromConfig(const LegConfig& config) {
   offer.set_payload_type(config.payload_type);
   offer.set_telephone_event_payload_type(config.telephone_event_payload_type);
   offer.set_ptime_ms(static_cast<uint32_t>(config.ptime_ms));
+  offer.set_asymmetric_rtp(config.asymmetric_rtp);
   // The remote key is a secret of the remote: never echoed; only its suite.
   offer.mutable_remote_key()->set_suite(
       config.remote_key ? FromSuite(config.remote_key->suite())

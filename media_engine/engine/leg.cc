@@ -278,17 +278,25 @@ void Leg::HandleRtp(absl::Span<uint8_t> packet, const net::SocketAddress& from,
       Drop(FromSrtpResult(result));
       return;
     }
-    Latch(from);  // only ever from an authenticated packet
+    // Only ever from an authenticated packet, and never for a remote that
+    // does not send from where it listens.
+    if (!config_.asymmetric_rtp) Latch(from);
   } else {
     // Plain RTP cannot authenticate: the peer is the configured address,
     // or the first sender, and nobody else.
     const std::optional<net::SocketAddress>& peer =
         stats_.remote ? stats_.remote : config_.remote_rtp;
-    if (peer && *peer != from) {
+    if (config_.asymmetric_rtp) {
+      // Any port of the configured host; it is not where we send.
+      if (from.ip() != config_.remote_rtp->ip()) {
+        Drop(DropReason::kForeignSource);
+        return;
+      }
+    } else if (peer && *peer != from) {
       Drop(DropReason::kForeignSource);
       return;
     }
-    if (!stats_.remote) {
+    if (!stats_.remote && !config_.asymmetric_rtp) {
       stats_.remote = from;
       ++stats_.latches;
     }

@@ -44,6 +44,8 @@ struct LegConfig {
   std::optional<net::SocketAddress> remote_rtp;
   std::optional<net::SocketAddress> remote_rtcp;  // separate-port RTCP only
   bool rtcp_mux = true;
+  // No symmetric RTP: always send to remote_rtp, never latch.
+  bool asymmetric_rtp = false;
   // Keys: absent means plain RTP (the leg asked for it).
   std::optional<srtp::SrtpKeyMaterial> remote_key;  // we decrypt with it
   std::optional<srtp::SrtpKeyMaterial> local_key;   // we encrypt with it

@@ -3,6 +3,7 @@
 #define SOTTO_MEDIA_ENGINE_ENGINE_WORKER_H_
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -10,7 +11,6 @@
 #include <thread>
 #include <utility>
 
-#include <future>
 #include "media_engine/engine/engine_stats.h"
 #include "media_engine/engine/room.h"
 #include "media_engine/net/event_loop.h"

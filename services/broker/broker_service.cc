@@ -3,9 +3,7 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "services/broker/call_proto.h"
 #include "services/common/grpc_status.h"
 
@@ -31,16 +29,22 @@ google::protobuf::Duration ToDuration(absl::Duration d) {
 
 }  // namespace
 
-std::string BearerToken(const grpc::ServerContext& context) {
-  const auto& metadata = context.client_metadata();
-  auto found = metadata.find("authorization");
-  if (found == metadata.end()) return "";
-  absl::string_view value(found->second.data(), found->second.size());
-  value = absl::StripLeadingAsciiWhitespace(value);
-  if (value.size() < 7 || !absl::StartsWithIgnoreCase(value, "bearer ")) {
-    return "";
-  }
-  return std::string(absl::StripAsciiWhitespace(value.substr(7)));
+grpc::Status BrokerService::WatchCall(
+    grpc::ServerContext* context, const v1::WatchCallRequest* request,
+    grpc::ServerWriter<v1::CallEvent>* writer) {
+  return ToGrpcStatus(broker_->WatchCall(
+      BearerToken(*context), *request,
+      [writer](const v1::CallEvent& event) { return writer->Write(event); },
+      [context] { return context->IsCancelled(); }));
+}
+
+grpc::Status BrokerService::WatchCalls(
+    grpc::ServerContext* context, const v1::WatchCallsRequest* request,
+    grpc::ServerWriter<v1::CallEvent>* writer) {
+  return ToGrpcStatus(broker_->WatchCalls(
+      BearerToken(*context), *request,
+      [writer](const v1::CallEvent& event) { return writer->Write(event); },
+      [context] { return context->IsCancelled(); }));
 }
 
 grpc::Status BrokerService::RegisterCall(grpc::ServerContext* context,
@@ -66,6 +70,49 @@ grpc::Status BrokerService::EndCall(grpc::ServerContext* context,
                                     const v1::EndCallRequest* request,
                                     v1::Call* response) {
   return Answer(broker_->EndCall(BearerToken(*context), *request), response);
+}
+
+grpc::Status BrokerService::TransferCall(grpc::ServerContext* context,
+                                         const v1::TransferCallRequest* request,
+                                         v1::TransferCallResponse* response) {
+  return Answer(broker_->TransferCall(BearerToken(*context), *request),
+                response);
+}
+
+grpc::Status BrokerService::UpdateCall(grpc::ServerContext* context,
+                                       const v1::UpdateCallRequest* request,
+                                       v1::Call* response) {
+  return Answer(broker_->UpdateCall(BearerToken(*context), *request), response);
+}
+
+grpc::Status BrokerService::UpdateParticipantMedia(
+    grpc::ServerContext* context,
+    const v1::UpdateParticipantMediaRequest* request,
+    v1::Participant* response) {
+  return Answer(
+      broker_->UpdateParticipantMedia(BearerToken(*context), *request),
+      response);
+}
+
+grpc::Status BrokerService::ListSupervisions(
+    grpc::ServerContext* context, const v1::ListSupervisionsRequest* request,
+    v1::ListSupervisionsResponse* response) {
+  return Answer(broker_->ListSupervisions(BearerToken(*context), *request),
+                response);
+}
+
+grpc::Status BrokerService::PauseCallRecording(
+    grpc::ServerContext* context, const v1::PauseCallRecordingRequest* request,
+    v1::Call* response) {
+  return Answer(broker_->PauseCallRecording(BearerToken(*context), *request),
+                response);
+}
+
+grpc::Status BrokerService::ResumeCallRecording(
+    grpc::ServerContext* context, const v1::ResumeCallRecordingRequest* request,
+    v1::Call* response) {
+  return Answer(broker_->ResumeCallRecording(BearerToken(*context), *request),
+                response);
 }
 
 grpc::Status BrokerService::HoldCall(grpc::ServerContext* context,

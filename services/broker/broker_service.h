@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "services/broker/broker.h"
 #include "services/broker/engine_registry.h"
+#include "services/common/policy_client.h"
 #include "sotto/v1/broker.grpc.pb.h"
 
 namespace sotto::broker {
@@ -31,6 +32,26 @@ class BrokerService final : public v1::Broker::Service {
   grpc::Status EndCall(grpc::ServerContext* context,
                        const v1::EndCallRequest* request,
                        v1::Call* response) override;
+  grpc::Status TransferCall(grpc::ServerContext* context,
+                            const v1::TransferCallRequest* request,
+                            v1::TransferCallResponse* response) override;
+  grpc::Status UpdateCall(grpc::ServerContext* context,
+                          const v1::UpdateCallRequest* request,
+                          v1::Call* response) override;
+  grpc::Status UpdateParticipantMedia(
+      grpc::ServerContext* context,
+      const v1::UpdateParticipantMediaRequest* request,
+      v1::Participant* response) override;
+  grpc::Status ListSupervisions(
+      grpc::ServerContext* context, const v1::ListSupervisionsRequest* request,
+      v1::ListSupervisionsResponse* response) override;
+  grpc::Status PauseCallRecording(grpc::ServerContext* context,
+                                  const v1::PauseCallRecordingRequest* request,
+                                  v1::Call* response) override;
+  grpc::Status ResumeCallRecording(
+      grpc::ServerContext* context,
+      const v1::ResumeCallRecordingRequest* request,
+      v1::Call* response) override;
   grpc::Status HoldCall(grpc::ServerContext* context,
                         const v1::HoldCallRequest* request,
                         v1::Call* response) override;
@@ -49,6 +70,13 @@ class BrokerService final : public v1::Broker::Service {
   grpc::Status GetSupervision(grpc::ServerContext* context,
                               const v1::GetSupervisionRequest* request,
                               v1::Supervision* response) override;
+  // Streams hold a server thread each for as long as they watch.
+  grpc::Status WatchCall(grpc::ServerContext* context,
+                         const v1::WatchCallRequest* request,
+                         grpc::ServerWriter<v1::CallEvent>* writer) override;
+  grpc::Status WatchCalls(grpc::ServerContext* context,
+                          const v1::WatchCallsRequest* request,
+                          grpc::ServerWriter<v1::CallEvent>* writer) override;
 
  private:
   Broker* const broker_;
@@ -77,9 +105,7 @@ class EngineRegistryService final : public v1::EngineRegistry::Service {
   const std::function<absl::Time()> clock_;
 };
 
-// The JWT of an `authorization: Bearer <JWT>` metadata entry; empty if
-// there is none (the scheme is case-insensitive).
-std::string BearerToken(const grpc::ServerContext& context);
+using service_kit::BearerToken;  // shared: services/common/policy_client.h
 
 }  // namespace sotto::broker
 

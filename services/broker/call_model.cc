@@ -231,6 +231,7 @@ absl::StatusOr<Change> Attach(CallRecord& call, const std::string& supervisor,
   s.participant = participant.id;
   s.mode = mode;
   s.takeover_rank = grant.takeover_rank;
+  s.downgrade_to = grant.downgrade_to;
   s.create_time = now;
   s.mode_time = now;
   call.supervisions.push_back(s);
@@ -258,6 +259,8 @@ absl::StatusOr<Change> SetMode(CallRecord& call,
     return status;
   }
   if (s->mode == mode) return Done(call, {});
+  s->takeover_rank = grant.takeover_rank;
+  s->downgrade_to = grant.downgrade_to;
   std::vector<v1::Event> events;
   if (mode == v1::MODE_TAKEOVER) {
     const SupervisionRecord* holder = call.TakeoverHolder();
@@ -320,6 +323,38 @@ absl::StatusOr<Change> Hold(CallRecord& call, bool hold, absl::Time now) {
                                now)});
 }
 
+namespace {
+
+// Lowers `s` to `mode` because policy no longer allows its current one.
+v1::Event LowerMode(CallRecord& call, SupervisionRecord& s, v1::Mode mode,
+                    const std::string& rule, const std::string& reason,
+                    absl::Time now) {
+  const v1::Mode previous = s.mode;
+  ChangeMode(s, mode, now);
+  v1::Event event = MakeEvent(call, v1::EVENT_TYPE_SUPERVISION_DOWNGRADED, now);
+  AddSupervision(call, s, &event);
+  event.set_previous_mode(previous);
+  event.set_policy_rule(rule);
+  event.set_reason(reason);
+  return event;
+}
+
+}  // namespace
+
+absl::StatusOr<Change> Downgrade(CallRecord& call,
+                                 const std::string& supervision_id,
+                                 v1::Mode mode, const std::string& rule,
+                                 const std::string& reason, absl::Time now) {
+  SupervisionRecord* s = FindMutableSupervision(call, supervision_id);
+  if (s == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no supervision ", supervision_id));
+  }
+  if (s->state != SupervisionState::kActive || s->mode == mode) {
+    return Done(call, {});
+  }
+  return Done(call, {LowerMode(call, *s, mode, rule, reason, now)});
+}
+
 absl::StatusOr<Change> Transfer(
     CallRecord& call, ParticipantRecord new_agent,
     const std::function<TransferDecision(const SupervisionRecord&)>& decide,
@@ -355,15 +390,8 @@ absl::StatusOr<Change> Transfer(
     if (decision.allowed) continue;  // kept as is
     if (decision.downgrade_to != v1::MODE_UNSPECIFIED &&
         decision.downgrade_to != s.mode) {
-      const v1::Mode previous = s.mode;
-      ChangeMode(s, decision.downgrade_to, now);
-      v1::Event event =
-          MakeEvent(call, v1::EVENT_TYPE_SUPERVISION_DOWNGRADED, now);
-      AddSupervision(call, s, &event);
-      event.set_previous_mode(previous);
-      event.set_policy_rule(decision.rule);
-      event.set_reason(decision.reason);
-      events.push_back(std::move(event));
+      events.push_back(LowerMode(call, s, decision.downgrade_to, decision.rule,
+                                 decision.reason, now));
       continue;
     }
     const v1::Mode mode = s.mode;

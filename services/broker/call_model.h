@@ -41,6 +41,10 @@ struct SupervisionRecord {
   int takeover_rank = 0;
   // Downgrade target when a transfer leaves the grant (policy), or
   // MODE_UNSPECIFIED to detach.
+  v1::Mode downgrade_to = v1::MODE_UNSPECIFIED;
+  // The supervisor's v1::Principal (serialized; no secret in it) as of its
+  // last request: policy is asked again on its behalf after a transfer.
+  std::string principal;
   absl::Time create_time;
   absl::Time mode_time;
   absl::Time end_time;
@@ -60,6 +64,9 @@ struct CallRecord {
   std::vector<SupervisionRecord> supervisions;
   std::map<std::string, std::string> attributes;
   bool monitoring_disclosed = false;
+  bool agent_declined_whisper = false;
+  // The call's recording (`tenants/{t}/recordings/{r}`), if one is made.
+  std::string recording;
   absl::Time create_time;
   absl::Time end_time;
   std::string end_reason;
@@ -128,6 +135,15 @@ absl::StatusOr<Change> Release(CallRecord& call,
                                absl::Time now);
 
 absl::StatusOr<Change> Hold(CallRecord& call, bool hold, absl::Time now);
+
+// Lowers an active supervision to `mode` because policy no longer allows
+// its current one (e.g. the agent declined whisper):
+// SUPERVISION_DOWNGRADED with the rule and reason. No change if it is not
+// active or already in `mode`.
+absl::StatusOr<Change> Downgrade(CallRecord& call,
+                                 const std::string& supervision_id,
+                                 v1::Mode mode, const std::string& rule,
+                                 const std::string& reason, absl::Time now);
 
 // What policy says about one supervisor on the new agent.
 struct TransferDecision {

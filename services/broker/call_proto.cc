@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "nlohmann/json.hpp"
@@ -202,6 +203,8 @@ v1::Call CallToProto(const StoredCall& call, const CallView& view) {
     (*out.mutable_attributes())[key] = value;
   }
   out.set_monitoring_disclosed(record.monitoring_disclosed);
+  out.set_agent_declined_whisper(record.agent_declined_whisper);
+  out.set_recording(record.recording);
   *out.mutable_create_time() = TimeToProto(record.create_time);
   *out.mutable_end_time() = TimeToProto(record.end_time);
   out.set_end_reason(record.end_reason);
@@ -211,8 +214,12 @@ v1::Call CallToProto(const StoredCall& call, const CallView& view) {
 
 std::string InternalToJson(const StoredCall& call) {
   json ranks = json::object();
+  json downgrades = json::object();
+  json principals = json::object();
   for (const SupervisionRecord& s : call.record.supervisions) {
     ranks[s.id] = s.takeover_rank;
+    downgrades[s.id] = static_cast<int>(s.downgrade_to);
+    principals[s.id] = absl::Base64Escape(s.principal);
   }
   json doc = {
       {"next_agent", call.record.next_agent},
@@ -221,6 +228,8 @@ std::string InternalToJson(const StoredCall& call) {
       {"routing_generation", call.routing_generation},
       {"engine_control_address", call.engine_control_address},
       {"takeover_ranks", ranks},
+      {"downgrades", downgrades},
+      {"principals", principals},
   };
   return doc.dump();
 }
@@ -255,6 +264,8 @@ absl::StatusOr<StoredCall> CallFromProto(const v1::Call& call,
     record.participants.push_back(std::move(participant));
   }
   const json ranks = doc.value("takeover_ranks", json::object());
+  const json downgrades = doc.value("downgrades", json::object());
+  const json principals = doc.value("principals", json::object());
   for (const v1::Supervision& s : call.supervisions()) {
     SupervisionRecord supervision;
     supervision.id = LastSegment(s.name());
@@ -265,6 +276,20 @@ absl::StatusOr<StoredCall> CallFromProto(const v1::Call& call,
     if (ranks.is_object() && ranks.contains(supervision.id) &&
         ranks[supervision.id].is_number_integer()) {
       supervision.takeover_rank = ranks[supervision.id].get<int>();
+    }
+    if (downgrades.is_object() && downgrades.contains(supervision.id) &&
+        downgrades[supervision.id].is_number_integer() &&
+        v1::Mode_IsValid(downgrades[supervision.id].get<int>())) {
+      supervision.downgrade_to =
+          static_cast<v1::Mode>(downgrades[supervision.id].get<int>());
+    }
+    if (principals.is_object() && principals.contains(supervision.id) &&
+        principals[supervision.id].is_string() &&
+        !absl::Base64Unescape(principals[supervision.id].get<std::string>(),
+                              &supervision.principal)) {
+      return absl::InternalError(absl::StrCat("stored call ", call.name(),
+                                              ": bad principal of supervision ",
+                                              supervision.id));
     }
     supervision.create_time = TimeFromProto(s.create_time());
     supervision.mode_time = TimeFromProto(s.mode_time());
@@ -282,6 +307,8 @@ absl::StatusOr<StoredCall> CallFromProto(const v1::Call& call,
     record.attributes[key] = value;
   }
   record.monitoring_disclosed = call.monitoring_disclosed();
+  record.agent_declined_whisper = call.agent_declined_whisper();
+  record.recording = call.recording();
   record.create_time = TimeFromProto(call.create_time());
   record.end_time = TimeFromProto(call.end_time());
   record.end_reason = call.end_reason();

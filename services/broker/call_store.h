@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/broker/call_model.h"
+#include "services/broker/engine_registry.h"
 #include "sotto/v1/common.pb.h"
 #include "sotto/v1/events.pb.h"
 
@@ -102,12 +103,33 @@ class CallStore {
   virtual absl::StatusOr<std::optional<IdempotencyRecord>> GetIdempotency(
       const std::string& tenant, const std::string& request_id) = 0;
 
+  // Forgets idempotency records stored before `before` (a retry after that
+  // is a new request); returns how many.
+  virtual absl::StatusOr<int64_t> ExpireIdempotency(absl::Time before) = 0;
+
   // Events not tied to a call change (e.g. ACCESS_DENIED audits).
   virtual absl::Status AppendEvents(const std::vector<v1::Event>& events) = 0;
   // The oldest undelivered outbox entries, at most `limit`.
   virtual absl::StatusOr<std::vector<OutboxEntry>> PendingEvents(int limit) = 0;
-  // Marks entries up to and including `sequence` delivered.
-  virtual absl::Status MarkDelivered(int64_t sequence) = 0;
+  // Marks exactly these entries delivered. (Not "everything up to N": on
+  // PostgreSQL a lower sequence can commit after a higher one was read.)
+  virtual absl::Status MarkDelivered(const std::vector<int64_t>& sequences) = 0;
+  // Every stored event with a sequence above `after_sequence`, delivered or
+  // not, oldest first, at most `limit`: what watchers tail.
+  virtual absl::StatusOr<std::vector<OutboxEntry>> EventsAfter(
+      int64_t after_sequence, int limit) = 0;
+  // The highest sequence stored (0 when there is none): where a new
+  // watcher starts.
+  virtual absl::StatusOr<int64_t> LastEventSequence() = 0;
+
+  // Placement shared by the replicas.
+  // Calls still active or on hold on this engine.
+  virtual absl::StatusOr<std::vector<StoredCall>> LiveCallsOnEngine(
+      const std::string& engine_id) = 0;
+  // Upserts an engine's registration and heartbeat; an older heartbeat
+  // than the stored one changes nothing.
+  virtual absl::Status SaveEngine(const EngineRecord& engine) = 0;
+  virtual absl::StatusOr<std::vector<EngineRecord>> LoadEngines() = 0;
 };
 
 }  // namespace sotto::broker

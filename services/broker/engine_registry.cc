@@ -52,6 +52,20 @@ absl::Status EngineRegistry::Heartbeat(const std::string& engine_id,
   return absl::OkStatus();
 }
 
+void EngineRegistry::Observe(const EngineRecord& seen) {
+  if (seen.engine_id.empty() || seen.capacity_rooms <= 0) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = engines_.find(seen.engine_id);
+  if (found != engines_.end() &&
+      found->second.last_heartbeat >= seen.last_heartbeat) {
+    return;
+  }
+  EngineRecord adopted = seen;
+  adopted.state = seen.draining ? EngineRecord::State::kDraining
+                                : EngineRecord::State::kHealthy;
+  engines_[seen.engine_id] = std::move(adopted);
+}
+
 std::vector<std::string> EngineRegistry::ExpireLeases(absl::Time now) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::string> dead;

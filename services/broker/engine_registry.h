@@ -38,6 +38,10 @@ class EngineRegistry {
   absl::Status Heartbeat(const std::string& engine_id, int active_rooms,
                          bool draining, double load, absl::Time now);
 
+  // Takes what another replica saw of an engine (from the shared store):
+  // adopted when its heartbeat is newer than the one known here.
+  void Observe(const EngineRecord& seen);
+
   // Marks engines whose lease ran out as dead and returns their ids (each
   // once): the caller fails their calls.
   std::vector<std::string> ExpireLeases(absl::Time now);

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "services/common/stub_cache.h"
 #include "sotto/v1/media.grpc.pb.h"
 
 namespace sotto::broker {
@@ -25,6 +26,8 @@ class MediaClient {
   virtual ~MediaClient() = default;
   virtual absl::StatusOr<v1::Leg> AddLeg(const std::string& engine,
                                          const v1::AddLegRequest& request) = 0;
+  virtual absl::StatusOr<v1::Leg> UpdateLeg(
+      const std::string& engine, const v1::UpdateLegRequest& request) = 0;
   virtual absl::Status RemoveLeg(const std::string& engine,
                                  const v1::RemoveLegRequest& request) = 0;
   // Returns once the engine mixes by the new matrix.
@@ -32,34 +35,52 @@ class MediaClient {
       const std::string& engine, const v1::SetRoutingRequest& request) = 0;
   virtual absl::Status DeleteRoom(const std::string& engine,
                                   const v1::DeleteRoomRequest& request) = 0;
+  // Cue tones and announcements.
+  virtual absl::Status PlayAudio(const std::string& engine,
+                                 const v1::PlayAudioRequest& request) = 0;
+  // Every room the engine carries (reconciliation after a restart).
+  virtual absl::StatusOr<v1::ListRoomsResponse> ListRooms(
+      const std::string& engine) = 0;
 };
 
 class GrpcMediaClient final : public MediaClient {
  public:
   GrpcMediaClient(std::shared_ptr<grpc::ChannelCredentials> credentials,
                   grpc::ChannelArguments arguments, absl::Duration timeout)
-      : credentials_(std::move(credentials)),
-        arguments_(std::move(arguments)),
+      : stubs_(std::move(credentials), std::move(arguments)),
         timeout_(timeout) {}
 
   absl::StatusOr<v1::Leg> AddLeg(const std::string& engine,
                                  const v1::AddLegRequest& request) override;
+  absl::StatusOr<v1::Leg> UpdateLeg(
+      const std::string& engine, const v1::UpdateLegRequest& request) override;
   absl::Status RemoveLeg(const std::string& engine,
                          const v1::RemoveLegRequest& request) override;
   absl::StatusOr<v1::SetRoutingResponse> SetRouting(
       const std::string& engine, const v1::SetRoutingRequest& request) override;
   absl::Status DeleteRoom(const std::string& engine,
                           const v1::DeleteRoomRequest& request) override;
+  absl::Status PlayAudio(const std::string& engine,
+                         const v1::PlayAudioRequest& request) override;
+  absl::StatusOr<v1::ListRoomsResponse> ListRooms(
+      const std::string& engine) override;
 
  private:
-  v1::MediaEngine::Stub* StubFor(const std::string& engine);
+  // One unary call to `engine` with the deadline; errors name the method.
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Call(
+      const std::string& engine, absl::string_view method,
+      grpc::Status (v1::MediaEngine::Stub::*rpc)(grpc::ClientContext*,
+                                                 const Request&, Response*),
+      const Request& request);
 
-  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
-  const grpc::ChannelArguments arguments_;
+  v1::MediaEngine::Stub* StubFor(const std::string& engine) {
+    return stubs_.For(engine);
+  }
+
+  // One stub (and channel) per engine address.
+  service_kit::StubCache<v1::MediaEngine> stubs_;
   const absl::Duration timeout_;
-  std::mutex mu_;
-  // One stub (and channel) per engine address; guarded by mu_.
-  std::map<std::string, std::unique_ptr<v1::MediaEngine::Stub>> stubs_;
 };
 
 }  // namespace sotto::broker

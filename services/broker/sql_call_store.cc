@@ -57,11 +57,26 @@ CREATE TABLE broker_outbox (
 );
 CREATE INDEX broker_outbox_pending ON broker_outbox (delivered, sequence))sql";
 
+// Placement is shared by every broker replica: which engine carries each
+// call, and the engines' latest heartbeats.
+constexpr char kEnginesTable[] = R"sql(
+ALTER TABLE broker_calls ADD COLUMN engine_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX broker_calls_by_engine ON broker_calls (engine_id, state);
+CREATE TABLE broker_engines (
+  engine_id TEXT PRIMARY KEY,
+  control_address TEXT NOT NULL,
+  media_address TEXT NOT NULL,
+  capacity_rooms BIGINT NOT NULL,
+  active_rooms BIGINT NOT NULL,
+  draining BIGINT NOT NULL,
+  last_heartbeat BIGINT NOT NULL
+))sql";
+
 int64_t StateCode(CallState state) {
   return static_cast<int64_t>(CallStateToProto(state));
 }
 
-// The parameters of the filterable columns, $1..$9, in table order.
+// The parameters of the columns, $1..$10 in table order, then engine_id.
 std::vector<Value> CallColumns(const StoredCall& call, int64_t version) {
   const CallRecord& r = call.record;
   const ParticipantRecord* agent = r.Agent();
@@ -93,7 +108,8 @@ std::vector<Value> CallColumns(const StoredCall& call, int64_t version) {
           absl::ToUnixMicros(r.create_time),
           version,
           Value::Bytes(std::move(bytes)),
-          InternalToJson(call)};
+          InternalToJson(call),
+          call.engine_id};
 }
 
 absl::StatusOr<StoredCall> CallFromRow(const sql::Row& row) {
@@ -111,6 +127,26 @@ absl::StatusOr<StoredCall> CallFromRow(const sql::Row& row) {
   if (!call.ok()) return call.status();
   call->version = *version;
   return call;
+}
+
+absl::StatusOr<std::vector<OutboxEntry>> OutboxRows(
+    sql::Database* db, const char* query, const std::vector<Value>& params) {
+  absl::StatusOr<sql::Rows> rows = db->Query(query, params);
+  if (!rows.ok()) return rows.status();
+  std::vector<OutboxEntry> out;
+  for (const sql::Row& row : *rows) {
+    OutboxEntry entry;
+    absl::StatusOr<int64_t> sequence = row.GetInt64("sequence");
+    if (!sequence.ok()) return sequence.status();
+    absl::StatusOr<std::string> bytes = row.GetBytes("event");
+    if (!bytes.ok()) return bytes.status();
+    entry.sequence = *sequence;
+    if (!entry.event.ParseFromString(*bytes)) {
+      return absl::InternalError("stored event does not parse");
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
 }
 
 constexpr char kSelectCall[] =
@@ -148,6 +184,7 @@ absl::StatusOr<std::unique_ptr<SqlCallStore>> SqlCallStore::Open(
       {2, "broker outbox",
        db->dialect() == sql::Dialect::kSqlite ? kOutboxSqlite
                                               : kOutboxPostgres},
+      {3, "shared engine placement", kEnginesTable},
   };
   absl::Status migrated = sql::ApplyMigrations(*db, migrations);
   if (!migrated.ok()) return migrated;
@@ -160,8 +197,8 @@ absl::Status SqlCallStore::Create(const StoredCall& call,
   return db_->RunInTransaction([&](sql::Transaction& tx) -> absl::Status {
     absl::StatusOr<int64_t> inserted = tx.Execute(
         "INSERT INTO broker_calls (tenant, call_id, queue, team, agent_id, "
-        "state, create_time, version, call, internal) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "state, create_time, version, call, internal, engine_id) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         columns);
     if (!inserted.ok()) return inserted.status();
     return WriteExtrasIn(tx, extras);
@@ -234,24 +271,25 @@ absl::StatusOr<int64_t> SqlCallStore::Update(const StoredCall& call,
                                              const WriteExtras& extras) {
   const int64_t next = call.version + 1;
   const std::vector<Value> columns = CallColumns(call, next);
-  absl::Status status = db_->RunInTransaction([&](sql::Transaction& tx)
-                                                  -> absl::Status {
-    std::vector<Value> params = columns;
-    params.push_back(call.version);
-    absl::StatusOr<int64_t> updated = tx.Execute(
-        "UPDATE broker_calls SET queue = $3, team = $4, agent_id = $5, "
-        "state = $6, create_time = $7, version = $8, call = $9, "
-        "internal = $10 WHERE tenant = $1 AND call_id = $2 AND version = $11",
-        params);
-    if (!updated.ok()) return updated.status();
-    if (*updated == 0) {
-      // FAILED_PRECONDITION rather than ABORTED inside the body, so that
-      // RunInTransaction does not re-run it: a lost race is the caller's
-      // to resolve (re-read and decide again).
-      return absl::FailedPreconditionError("version conflict");
-    }
-    return WriteExtrasIn(tx, extras);
-  });
+  absl::Status status =
+      db_->RunInTransaction([&](sql::Transaction& tx) -> absl::Status {
+        std::vector<Value> params = columns;
+        params.push_back(call.version);
+        absl::StatusOr<int64_t> updated = tx.Execute(
+            "UPDATE broker_calls SET queue = $3, team = $4, agent_id = $5, "
+            "state = $6, create_time = $7, version = $8, call = $9, "
+            "internal = $10, engine_id = $11 "
+            "WHERE tenant = $1 AND call_id = $2 AND version = $12",
+            params);
+        if (!updated.ok()) return updated.status();
+        if (*updated == 0) {
+          // FAILED_PRECONDITION rather than ABORTED inside the body, so that
+          // RunInTransaction does not re-run it: a lost race is the caller's
+          // to resolve (re-read and decide again).
+          return absl::FailedPreconditionError("version conflict");
+        }
+        return WriteExtrasIn(tx, extras);
+      });
   if (status.code() == absl::StatusCode::kFailedPrecondition &&
       status.message() == "version conflict") {
     return absl::AbortedError(
@@ -292,34 +330,127 @@ absl::Status SqlCallStore::AppendEvents(const std::vector<v1::Event>& events) {
 
 absl::StatusOr<std::vector<OutboxEntry>> SqlCallStore::PendingEvents(
     int limit) {
-  absl::StatusOr<sql::Rows> rows = db_->Query(
-      "SELECT sequence, event FROM broker_outbox WHERE delivered = 0 "
-      "ORDER BY sequence LIMIT $1",
-      {static_cast<int64_t>(limit)});
-  if (!rows.ok()) return rows.status();
-  std::vector<OutboxEntry> out;
-  for (const sql::Row& row : *rows) {
-    OutboxEntry entry;
-    absl::StatusOr<int64_t> sequence = row.GetInt64("sequence");
-    if (!sequence.ok()) return sequence.status();
-    absl::StatusOr<std::string> bytes = row.GetBytes("event");
-    if (!bytes.ok()) return bytes.status();
-    entry.sequence = *sequence;
-    if (!entry.event.ParseFromString(*bytes)) {
-      return absl::InternalError("stored event does not parse");
-    }
-    out.push_back(std::move(entry));
-  }
-  return out;
+  return OutboxRows(db_,
+                    "SELECT sequence, event FROM broker_outbox WHERE "
+                    "delivered = 0 ORDER BY sequence LIMIT $1",
+                    {static_cast<int64_t>(limit)});
 }
 
-absl::Status SqlCallStore::MarkDelivered(int64_t sequence) {
+absl::StatusOr<std::vector<OutboxEntry>> SqlCallStore::EventsAfter(
+    int64_t after_sequence, int limit) {
+  return OutboxRows(db_,
+                    "SELECT sequence, event FROM broker_outbox WHERE "
+                    "sequence > $1 ORDER BY sequence LIMIT $2",
+                    {after_sequence, static_cast<int64_t>(limit)});
+}
+
+absl::StatusOr<int64_t> SqlCallStore::LastEventSequence() {
+  absl::StatusOr<sql::Rows> rows = db_->Query(
+      "SELECT COALESCE(MAX(sequence), 0) AS last FROM broker_outbox", {});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return 0;
+  return (*rows)[0].GetInt64("last");
+}
+
+absl::Status SqlCallStore::MarkDelivered(
+    const std::vector<int64_t>& sequences) {
+  if (sequences.empty()) return absl::OkStatus();
+  std::string placeholders;
+  std::vector<Value> values;
+  for (int64_t sequence : sequences) {
+    values.push_back(sequence);
+    absl::StrAppend(&placeholders, values.size() > 1 ? ", $" : "$",
+                    values.size());
+  }
+  return db_
+      ->Execute(absl::StrCat("UPDATE broker_outbox SET delivered = 1 WHERE "
+                             "sequence IN (",
+                             placeholders, ")"),
+                values)
+      .status();
+}
+
+absl::StatusOr<std::vector<StoredCall>> SqlCallStore::LiveCallsOnEngine(
+    const std::string& engine_id) {
+  absl::StatusOr<sql::Rows> rows =
+      db_->Query(absl::StrCat(kSelectCall,
+                              " WHERE engine_id = $1 AND state IN ($2, $3) "
+                              "ORDER BY tenant, call_id"),
+                 {engine_id, StateCode(CallState::kActive),
+                  StateCode(CallState::kOnHold)});
+  if (!rows.ok()) return rows.status();
+  std::vector<StoredCall> calls;
+  for (const sql::Row& row : *rows) {
+    absl::StatusOr<StoredCall> call = CallFromRow(row);
+    if (!call.ok()) return call.status();
+    calls.push_back(*std::move(call));
+  }
+  return calls;
+}
+
+absl::Status SqlCallStore::SaveEngine(const EngineRecord& engine) {
+  // Upsert that never goes back in time: replicas may save the same
+  // engine in any order.
   return db_
       ->Execute(
-          "UPDATE broker_outbox SET delivered = 1 WHERE sequence <= $1 AND "
-          "delivered = 0",
-          {sequence})
+          "INSERT INTO broker_engines (engine_id, control_address, "
+          "media_address, capacity_rooms, active_rooms, draining, "
+          "last_heartbeat) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+          "ON CONFLICT (engine_id) DO UPDATE SET "
+          "control_address = excluded.control_address, "
+          "media_address = excluded.media_address, "
+          "capacity_rooms = excluded.capacity_rooms, "
+          "active_rooms = excluded.active_rooms, "
+          "draining = excluded.draining, "
+          "last_heartbeat = excluded.last_heartbeat "
+          "WHERE broker_engines.last_heartbeat < excluded.last_heartbeat",
+          {engine.engine_id, engine.control_address, engine.media_address,
+           static_cast<int64_t>(engine.capacity_rooms),
+           static_cast<int64_t>(engine.active_rooms),
+           static_cast<int64_t>(engine.draining ? 1 : 0),
+           absl::ToUnixMicros(engine.last_heartbeat)})
       .status();
+}
+
+absl::StatusOr<std::vector<EngineRecord>> SqlCallStore::LoadEngines() {
+  absl::StatusOr<sql::Rows> rows = db_->Query(
+      "SELECT engine_id, control_address, media_address, capacity_rooms, "
+      "active_rooms, draining, last_heartbeat FROM broker_engines "
+      "ORDER BY engine_id",
+      {});
+  if (!rows.ok()) return rows.status();
+  std::vector<EngineRecord> engines;
+  for (const sql::Row& row : *rows) {
+    EngineRecord engine;
+    absl::StatusOr<std::string> id = row.GetText("engine_id");
+    absl::StatusOr<std::string> control = row.GetText("control_address");
+    absl::StatusOr<std::string> media = row.GetText("media_address");
+    absl::StatusOr<int64_t> capacity = row.GetInt64("capacity_rooms");
+    absl::StatusOr<int64_t> active = row.GetInt64("active_rooms");
+    absl::StatusOr<int64_t> draining = row.GetInt64("draining");
+    absl::StatusOr<int64_t> heartbeat = row.GetInt64("last_heartbeat");
+    for (const absl::Status& s :
+         {id.status(), control.status(), media.status(), capacity.status(),
+          active.status(), draining.status(), heartbeat.status()}) {
+      if (!s.ok()) return s;
+    }
+    engine.engine_id = *id;
+    engine.control_address = *control;
+    engine.media_address = *media;
+    engine.capacity_rooms = static_cast<int>(*capacity);
+    engine.active_rooms = static_cast<int>(*active);
+    engine.draining = *draining != 0;
+    engine.last_heartbeat = absl::FromUnixMicros(*heartbeat);
+    engine.state = engine.draining ? EngineRecord::State::kDraining
+                                   : EngineRecord::State::kHealthy;
+    engines.push_back(std::move(engine));
+  }
+  return engines;
+}
+
+absl::StatusOr<int64_t> SqlCallStore::ExpireIdempotency(absl::Time before) {
+  return db_->Execute("DELETE FROM broker_idempotency WHERE create_time < $1",
+                      {absl::ToUnixMicros(before)});
 }
 
 }  // namespace sotto::broker

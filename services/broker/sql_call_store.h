@@ -36,9 +36,17 @@ class SqlCallStore final : public CallStore {
                                  const WriteExtras& extras) override;
   absl::StatusOr<std::optional<IdempotencyRecord>> GetIdempotency(
       const std::string& tenant, const std::string& request_id) override;
+  absl::StatusOr<int64_t> ExpireIdempotency(absl::Time before) override;
   absl::Status AppendEvents(const std::vector<v1::Event>& events) override;
   absl::StatusOr<std::vector<OutboxEntry>> PendingEvents(int limit) override;
-  absl::Status MarkDelivered(int64_t sequence) override;
+  absl::Status MarkDelivered(const std::vector<int64_t>& sequences) override;
+  absl::StatusOr<std::vector<OutboxEntry>> EventsAfter(int64_t after_sequence,
+                                                       int limit) override;
+  absl::StatusOr<int64_t> LastEventSequence() override;
+  absl::StatusOr<std::vector<StoredCall>> LiveCallsOnEngine(
+      const std::string& engine_id) override;
+  absl::Status SaveEngine(const EngineRecord& engine) override;
+  absl::StatusOr<std::vector<EngineRecord>> LoadEngines() override;
 
  private:
   explicit SqlCallStore(sql::Database* db) : db_(db) {}

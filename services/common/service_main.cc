@@ -82,20 +82,6 @@ std::vector<LogField> ChangedFlags() {
   return fields;
 }
 
-absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view flag,
-                                                 const std::string& text) {
-  absl::Duration duration;
-  if (!absl::ParseDuration(text, &duration) ||
-      duration < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag,
-                     " must be a non-negative duration such as 1s or "
-                     "500ms, not \"",
-                     text, "\""));
-  }
-  return duration;
-}
-
 }  // namespace
 
 absl::StatusOr<ServerOptions> InitService(int argc, char** argv,
@@ -145,13 +131,15 @@ absl::StatusOr<ServerOptions> InitService(int argc, char** argv,
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   absl::StatusOr<absl::Duration> grace =
-      ParseDurationFlag("--drain_grace", absl::GetFlag(FLAGS_drain_grace));
+      ParseDurationFlag("drain_grace", absl::GetFlag(FLAGS_drain_grace),
+                        /*allow_zero=*/true);
   if (!grace.ok()) return grace.status();
   const std::string deadline_flag = absl::GetFlag(FLAGS_drain_deadline);
   absl::StatusOr<absl::Duration> deadline =
       deadline_flag.empty()
           ? absl::StatusOr<absl::Duration>(info.default_drain_deadline)
-          : ParseDurationFlag("--drain_deadline", deadline_flag);
+          : ParseDurationFlag("drain_deadline", deadline_flag,
+                              /*allow_zero=*/true);
   if (!deadline.ok()) return deadline.status();
   options.drain_grace = *grace;
   options.drain_deadline = *deadline;
@@ -163,6 +151,19 @@ int ExitCodeFor(const absl::Status& status) {
   if (status.ok()) return 0;
   LogError("cannot run", {{"error", status}});
   return 1;
+}
+
+absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view name,
+                                                 const std::string& value,
+                                                 bool allow_zero) {
+  absl::Duration d;
+  if (!absl::ParseDuration(value, &d) || d < absl::ZeroDuration() ||
+      (!allow_zero && d == absl::ZeroDuration())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " must be a ", allow_zero ? "" : "positive ",
+                     "duration (\"10s\"), got \"", value, "\""));
+  }
+  return d;
 }
 
 }  // namespace sotto::service_kit

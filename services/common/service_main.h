@@ -37,6 +37,13 @@ absl::StatusOr<ServerOptions> InitService(int argc, char** argv,
 // 0 for OK; otherwise logs why the process stops and returns 1.
 int ExitCodeFor(const absl::Status& status);
 
+// The value of a service's own duration flag (string flags, see
+// service_main.cc): "500ms", "10s". INVALID_ARGUMENT naming `--name` if it
+// does not parse, is negative, or is zero and `allow_zero` is false.
+absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view name,
+                                                 const std::string& value,
+                                                 bool allow_zero = false);
+
 }  // namespace sotto::service_kit
 
 #endif  // SOTTO_SERVICES_COMMON_SERVICE_MAIN_H_

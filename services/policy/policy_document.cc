@@ -459,7 +459,8 @@ class Parser {
         node, key,
         {"id", "roles", "actions", "teams", "queues", "modes",
          "require_disclosure_for", "downgrade_to", "max_supervisors_per_call",
-         "whisper_cue_tone", "customer_announcement"});
+         "whisper_cue_tone", "customer_announcement",
+         "agent_may_decline_whisper", "takeover_requires_reason"});
     if (!status.ok()) return status;
     rule->line = Line(node);
     if (!node["id"].IsDefined()) {
@@ -530,7 +531,8 @@ class Parser {
       for (const char* only_supervise :
            {"modes", "require_disclosure_for", "downgrade_to",
             "max_supervisors_per_call", "whisper_cue_tone",
-            "customer_announcement"}) {
+            "customer_announcement", "agent_may_decline_whisper",
+            "takeover_requires_reason"}) {
         if (node[only_supervise].IsDefined()) {
           return Error(node[only_supervise],
                        absl::StrCat(named, ".", only_supervise),
@@ -588,10 +590,14 @@ class Parser {
                        &rule->whisper_cue_tone);
       if (!status.ok()) return status;
     }
-    if (node["customer_announcement"].IsDefined()) {
-      status = GetBool(node["customer_announcement"],
-                       named + ".customer_announcement",
-                       &rule->customer_announcement);
+    for (auto [field, target] :
+         {std::pair{"customer_announcement", &rule->customer_announcement},
+          std::pair{"agent_may_decline_whisper",
+                    &rule->agent_may_decline_whisper},
+          std::pair{"takeover_requires_reason",
+                    &rule->takeover_requires_reason}}) {
+      if (!node[field].IsDefined()) continue;
+      status = GetBool(node[field], absl::StrCat(named, ".", field), target);
       if (!status.ok()) return status;
     }
     return absl::OkStatus();

@@ -80,6 +80,10 @@ struct RuleSpec {
   uint32_t max_supervisors_per_call = 0;
   bool whisper_cue_tone = false;
   bool customer_announcement = false;
+  // WHISPER is not granted on a call whose agent declined it.
+  bool agent_may_decline_whisper = false;
+  // TAKEOVER is granted only with a reason.
+  bool takeover_requires_reason = false;
 };
 
 enum class RecordingLayout {

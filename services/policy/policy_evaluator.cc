@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -65,7 +66,8 @@ int PolicyEvaluator::TakeoverRank(const Principal& principal) const {
 }
 
 Decision PolicyEvaluator::Authorize(const Principal& principal, Action action,
-                                    const Resource& resource, Mode mode) const {
+                                    const Resource& resource, Mode mode,
+                                    absl::string_view reason) const {
   // Tenant isolation comes first and names only the caller's own tenant.
   if (principal.tenant.empty() || principal.tenant != resource.tenant) {
     return Deny(kDefaultDenyRule,
@@ -82,7 +84,11 @@ Decision PolicyEvaluator::Authorize(const Principal& principal, Action action,
   const TenantSpec& tenant = tenant_it->second;
   const bool supervise = action == Action::kCallsSupervise;
 
+  // A rule that would grant but for a condition the call or request does
+  // not meet: the denial names it (the first such rule).
   const RuleSpec* needs_disclosure = nullptr;
+  const RuleSpec* declined_whisper = nullptr;
+  const RuleSpec* needs_reason = nullptr;
   for (const RuleSpec& rule : tenant.rules) {
     if (!Contains(rule.actions, action) || !RoleMatches(rule, principal) ||
         !TeamMatches(rule, principal, resource) ||
@@ -94,6 +100,16 @@ Decision PolicyEvaluator::Authorize(const Principal& principal, Action action,
       if (!resource.monitoring_disclosed &&
           Contains(rule.require_disclosure_for, mode)) {
         if (needs_disclosure == nullptr) needs_disclosure = &rule;
+        continue;
+      }
+      if (mode == Mode::kWhisper && rule.agent_may_decline_whisper &&
+          resource.agent_declined_whisper) {
+        if (declined_whisper == nullptr) declined_whisper = &rule;
+        continue;
+      }
+      if (mode == Mode::kTakeover && rule.takeover_requires_reason &&
+          absl::StripAsciiWhitespace(reason).empty()) {
+        if (needs_reason == nullptr) needs_reason = &rule;
         continue;
       }
     }
@@ -108,8 +124,13 @@ Decision PolicyEvaluator::Authorize(const Principal& principal, Action action,
     if (supervise) {
       SupervisionTerms terms;
       for (Mode granted : rule.modes) {
-        if (resource.monitoring_disclosed ||
-            !Contains(rule.require_disclosure_for, granted)) {
+        const bool lacks_disclosure =
+            !resource.monitoring_disclosed &&
+            Contains(rule.require_disclosure_for, granted);
+        const bool declined = granted == Mode::kWhisper &&
+                              rule.agent_may_decline_whisper &&
+                              resource.agent_declined_whisper;
+        if (!lacks_disclosure && !declined) {
           terms.allowed_modes.push_back(granted);
         }
       }
@@ -123,6 +144,16 @@ Decision PolicyEvaluator::Authorize(const Principal& principal, Action action,
     return decision;
   }
 
+  if (declined_whisper != nullptr) {
+    return Deny(declined_whisper->id,
+                absl::StrCat("the agent declined whisper, and rule ",
+                             declined_whisper->id, " lets agents decline it"));
+  }
+  if (needs_reason != nullptr) {
+    return Deny(needs_reason->id,
+                absl::StrCat("rule ", needs_reason->id,
+                             " grants TAKEOVER only with a reason: say why"));
+  }
   if (needs_disclosure != nullptr) {
     return Deny(
         needs_disclosure->id,
@@ -132,14 +163,14 @@ Decision PolicyEvaluator::Authorize(const Principal& principal, Action action,
   }
   std::string what = std::string(ActionName(action));
   if (supervise) absl::StrAppend(&what, " in ", ModeName(mode));
-  std::string reason = absl::StrCat(
+  std::string denial = absl::StrCat(
       "no rule grants ", what, " to roles [",
       absl::StrJoin(principal.roles, ", "), "] on ",
       resource.team.empty() ? std::string("no team")
                             : absl::StrCat("team ", resource.team));
   if (!resource.queue.empty())
-    absl::StrAppend(&reason, " in queue ", resource.queue);
-  return Deny(kDefaultDenyRule, std::move(reason));
+    absl::StrAppend(&denial, " in queue ", resource.queue);
+  return Deny(kDefaultDenyRule, std::move(denial));
 }
 
 absl::StatusOr<RecordingSpec> PolicyEvaluator::RecordingPolicy(

@@ -35,6 +35,7 @@ struct Resource {
   std::string agent_id;
   std::string team;
   bool monitoring_disclosed = false;
+  bool agent_declined_whisper = false;
 };
 
 // Obligations of an allowed calls.supervise.
@@ -69,9 +70,11 @@ class PolicyEvaluator {
       : document_(document) {}
 
   // `mode` matters only for Action::kCallsSupervise, where it must be set
-  // (the adapter rejects kUnspecified before asking).
+  // (the adapter rejects kUnspecified before asking). `reason` is what the
+  // principal gave for asking (rules may require one for TAKEOVER).
   Decision Authorize(const Principal& principal, Action action,
-                     const Resource& resource, Mode mode) const;
+                     const Resource& resource, Mode mode,
+                     absl::string_view reason = "") const;
 
   // The tenant's recording policy, with the queue's overrides when the
   // document has them. NOT_FOUND for a tenant the document does not define.

@@ -121,6 +121,7 @@ Resource FromProto(const v1::ResourceAttributes& resource) {
   out.agent_id = resource.agent_id();
   out.team = resource.team();
   out.monitoring_disclosed = resource.monitoring_disclosed();
+  out.agent_declined_whisper = resource.agent_declined_whisper();
   return out;
 }
 
@@ -174,7 +175,8 @@ grpc::Status PolicyService::Authorize(grpc::ServerContext* context,
   const Decision decision = evaluator.Authorize(
       FromProto(request->principal()), *FromProto(request->action()),
       FromProto(request->resource()),
-      FromProto(request->mode()).value_or(Mode::kUnspecified));
+      FromProto(request->mode()).value_or(Mode::kUnspecified),
+      request->reason());
   response->set_allowed(decision.allowed);
   response->set_rule(decision.rule);
   response->set_reason(decision.reason);

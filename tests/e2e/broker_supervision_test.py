@@ -37,6 +37,7 @@ import service_harness as harness
 from sotto.v1 import broker_pb2
 from sotto.v1 import broker_pb2_grpc
 from sotto.v1 import common_pb2
+from sotto.v1 import events_pb2
 from sotto.v1 import media_pb2
 from sotto.v1 import media_pb2_grpc
 
@@ -90,10 +91,11 @@ class BrokerSupervisionTest(unittest.TestCase):
         self.policy = self.start(POLICY, ["--policy_file=" + policy_path],
                                  "policy")
         store_dir = harness.test_tmpdir("broker-store")
-        self.broker = self.start(
-            BROKER, ["--policy_address=" + self.policy.grpc_target,
-                     "--store=sqlite:" + os.path.join(store_dir, "broker.db"),
-                     "--engine_lease=10s"], "broker")
+        self.broker_args = [
+            "--policy_address=" + self.policy.grpc_target,
+            "--store=sqlite:" + os.path.join(store_dir, "broker.db"),
+            "--engine_lease=10s"]
+        self.broker = self.start(BROKER, self.broker_args, "broker")
         self.media = self.start(
             MEDIA, ["--broker_address=" + self.broker.grpc_target,
                     "--engine_id=media-e2e", "--media_bind_ip=127.0.0.1",
@@ -109,7 +111,7 @@ class BrokerSupervisionTest(unittest.TestCase):
         self.lead = make_token("lead-1", ["team_lead"], ["team-a"])
         self.qa = make_token("qa-1", ["qa_analyst"])
         self.sockets = {}
-        for leg in ("customer", "agent", "supervisor"):
+        for leg in ("customer", "agent", "supervisor", "agent2"):
             sock = media.udp_socket()
             self.addCleanup(sock.close)
             self.sockets[leg] = sock
@@ -121,8 +123,15 @@ class BrokerSupervisionTest(unittest.TestCase):
 
     def wait_for_engine(self):
         def healthy():
-            engines = self.registry.ListEngines(
-                broker_pb2.ListEnginesRequest(), timeout=RPC_TIMEOUT).engines
+            try:
+                engines = self.registry.ListEngines(
+                    broker_pb2.ListEnginesRequest(),
+                    timeout=RPC_TIMEOUT).engines
+            except grpc.RpcError as error:
+                # A restarted broker: the channel reconnects.
+                if error.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise
+                return None
             return [e for e in engines if e.engine_id == "media-e2e" and
                     e.state == broker_pb2.Engine.HEALTHY]
         engine = harness.wait_until(healthy, 10, interval=0.1,
@@ -292,6 +301,125 @@ class BrokerSupervisionTest(unittest.TestCase):
             log = process.log_text()
             for token in (self.integrator, self.lead, self.qa):
                 self.assertNotIn(token.split(".")[2], log)
+
+    def register_call(self, request_id="register-1"):
+        return self.stub.RegisterCall(
+            broker_pb2.RegisterCallRequest(
+                parent="tenants/acme", call_id="e2e-call-1", queue="sales",
+                customer=broker_pb2.LegSpec(
+                    media=plain_offer(self.sockets["customer"])),
+                agent=broker_pb2.LegSpec(
+                    user_id="a-1", team="team-a",
+                    media=plain_offer(self.sockets["agent"])),
+                monitoring_disclosed=True, request_id=request_id),
+            metadata=auth(self.integrator), timeout=RPC_TIMEOUT)
+
+    def test_broker_kill_restart_keeps_audio_then_transfer_and_watch(self):
+        """kill -9 of the broker mid-call: the audio goes on; a new broker
+        on the same store and port takes over (the engine re-registers,
+        the call is reconciled), supervision and transfer work, and a
+        watcher sees the changes."""
+        self.wait_for_engine()
+        call = self.register_call()
+        ports = {p.name.split("/")[-1]: p.media.local_rtp.port
+                 for p in call.participants}
+
+        def to(port):
+            return (media.LOOPBACK, port)
+
+        senders = media.PacedSender([
+            media.RtpStream(self.sockets["customer"], to(ports["customer"]),
+                            CUSTOMER_VALUE, 0x11111111),
+            media.RtpStream(self.sockets["agent"], to(ports["agent-1"]),
+                            AGENT_VALUE, 0x22222222),
+        ]).start()
+        self.addCleanup(senders.stop)
+        supervision = self.stub.CreateSupervision(
+            broker_pb2.CreateSupervisionRequest(
+                parent=CALL, mode=common_pb2.MODE_WHISPER,
+                media=plain_offer(self.sockets["supervisor"]),
+                request_id="supervise-1"),
+            metadata=auth(self.lead), timeout=RPC_TIMEOUT)
+        supervisor_sender = media.PacedSender([
+            media.RtpStream(self.sockets["supervisor"],
+                            to(supervision.media.local_rtp.port),
+                            SUPERVISOR_VALUE, 0x33333333),
+        ]).start()
+        self.addCleanup(supervisor_sender.stop)
+        self.assert_hears("agent", media.g711(C + S))
+
+        port = self.broker.grpc_port
+        self.broker.process.kill()  # SIGKILL: no drain, no goodbye
+        self.broker.process.wait()
+        # Nobody is in charge, and every party still hears what it did.
+        self.assert_hears("customer", A)
+        self.assert_hears("agent", media.g711(C + S))
+        self.assert_hears("supervisor", media.g711(C + A))
+
+        self.broker = self.start(
+            BROKER, self.broker_args + ["--grpc_address=127.0.0.1:%d" % port],
+            "broker-restarted")
+        self.wait_for_engine()  # its heartbeat was refused: it re-registered
+        seen = self.stub.GetCall(broker_pb2.GetCallRequest(name=CALL),
+                                 metadata=auth(self.lead),
+                                 timeout=RPC_TIMEOUT)
+        self.assertEqual(seen.state, broker_pb2.Call.ACTIVE)
+        self.assertEqual(seen.supervisions[0].mode, common_pb2.MODE_WHISPER)
+
+        # A watcher on the new broker sees what follows.
+        watch = self.stub.WatchCall(broker_pb2.WatchCallRequest(name=CALL),
+                                    metadata=auth(self.lead), timeout=60)
+        self.addCleanup(watch.cancel)
+        snapshot = next(watch)
+        self.assertEqual(snapshot.event.type, 0)
+        self.assertEqual(snapshot.call.name, CALL)
+
+        barge = self.set_mode(supervision.name, common_pb2.MODE_BARGE,
+                              "mode-after-restart")
+        self.assertEqual(barge.mode, common_pb2.MODE_BARGE)
+        self.assert_hears("customer", media.g711(A + S))
+
+        # Transfer to a second agent of the same team: the lead stays, in
+        # BARGE; the customer hears the new agent, not the old one.
+        new_agent_value = 2500
+        transferred = self.stub.TransferCall(
+            broker_pb2.TransferCallRequest(
+                name=CALL, reason="escalation", request_id="transfer-1",
+                new_agent=broker_pb2.LegSpec(
+                    user_id="a-2", team="team-a",
+                    media=plain_offer(self.sockets["agent2"]))),
+            metadata=auth(self.integrator), timeout=RPC_TIMEOUT)
+        outcomes = transferred.supervision_outcomes
+        self.assertEqual(len(outcomes), 1)
+        self.assertEqual(
+            outcomes[0].outcome,
+            broker_pb2.TransferCallResponse.SupervisionOutcome.KEPT)
+        new_port = [p.media.local_rtp.port
+                    for p in transferred.call.participants
+                    if p.name.endswith("/agent-2")][0]
+        agent2_sender = media.PacedSender([
+            media.RtpStream(self.sockets["agent2"], to(new_port),
+                            new_agent_value, 0x44444444),
+        ]).start()
+        self.addCleanup(agent2_sender.stop)
+        self.assert_hears("customer",
+                          media.g711(media.g711(new_agent_value) + S))
+        self.assert_hears("agent2", media.g711(C + S))
+
+        types = []
+        for event in watch:
+            types.append(event.event.type)
+            if event.event.type == events_pb2.EVENT_TYPE_CALL_TRANSFERRED:
+                self.assertEqual(event.event.previous_agent_id, "a-1")
+                self.assertEqual(event.event.agent_id, "a-2")
+                break
+        self.assertIn(events_pb2.EVENT_TYPE_SUPERVISION_MODE_CHANGED, types)
+        for event in [snapshot]:
+            for participant in event.call.participants:
+                self.assertFalse(participant.media.HasField("local_key"))
+        for sender in (senders, supervisor_sender, agent2_sender):
+            sender.stop()
+            self.assertIsNone(sender.error)
 
 
 if __name__ == "__main__":

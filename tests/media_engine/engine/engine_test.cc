@@ -272,6 +272,42 @@ TEST_F(EngineTest, AuthenticatedPacketsFromANewPortMoveTheLeg) {
   (void)customer;
 }
 
+TEST_F(EngineTest, AsymmetricRtpLegSendsWhereItWasToldNotWhereItHears) {
+  Party& customer = Add("customer", 1000);
+  // The agent's phone listens on one port and speaks from another.
+  auto agent = std::make_unique<Party>();
+  agent->leg = "agent";
+  agent->level = 2000;
+  agent->peer = std::make_unique<SrtpPeer>(std::nullopt, std::nullopt);
+  SrtpPeer speaker(agent->send_key, std::nullopt);
+  LegSpec spec;
+  spec.room_id = "room-1";
+  spec.leg_id = "agent";
+  spec.config.leg_id = "agent";
+  spec.config.remote_rtp = agent->peer->address();
+  spec.config.remote_key = agent->send_key;
+  spec.config.asymmetric_rtp = true;
+  auto description = engine_->AddLeg(spec);
+  ASSERT_TRUE(description.ok()) << description.status();
+  agent->peer->SetKeys(std::nullopt, description->config.local_key);
+  speaker.set_target(
+      *net::SocketAddress::Parse("127.0.0.1", description->rtp_port));
+  Party& listener = *agent;
+  parties_["agent"] = std::move(agent);
+  listener.level = kSilent;  // it only listens; the speaker talks
+  Route("listen");
+  Run(std::chrono::milliseconds(600),
+      [&](int) { speaker.Send(std::vector<int16_t>(kSamplesPerFrame, 2000)); });
+  EXPECT_GE(ShareExactly(customer.heard, 15, Q(Q(2000))), kExact)
+      << DescribeLeg("agent");
+  EXPECT_GE(ShareExactly(listener.heard, 15, Q(Q(1000))), kExact)
+      << "the mix must go to the listening port, not the speaking one";
+  auto stats = engine_->GetStats("room-1");
+  const LegStats& leg = stats->front().legs.at("agent");
+  EXPECT_EQ(leg.latches, 0u);
+  EXPECT_EQ(*leg.remote, listener.peer->address());
+}
+
 TEST_F(EngineTest, RekeyingHasNoAudibleGap) {
   Party& customer = Add("customer", 1000);
   Party& agent = Add("agent", 2000);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/broker/media_client.h"
 #include "services/broker/policy_client.h"
+#include "services/broker/recorder_client.h"
 
 namespace sotto::broker::testing {
 
@@ -26,6 +28,15 @@ class FakePolicy final : public PolicyClient {
     std::vector<v1::Mode> modes;
     int rank = 0;
     int max_supervisors = 0;
+    // Only calls whose agent is in one of these teams; empty: any team.
+    std::set<std::string> teams = {};
+    // On other teams' calls: these modes (and viewing, if any).
+    std::vector<v1::Mode> modes_elsewhere = {};
+    v1::Mode downgrade_to = v1::MODE_UNSPECIFIED;
+    bool whisper_cue_tone = false;
+    bool customer_announcement = false;
+    bool agent_may_decline_whisper = false;
+    bool takeover_requires_reason = false;
   };
 
   void AddUser(const std::string& token, const std::string& tenant,
@@ -64,21 +75,57 @@ class FakePolicy final : public PolicyClient {
       return decision;
     }
     const Grant& g = grant->second;
+    const bool elsewhere =
+        !g.teams.empty() && g.teams.count(request.resource().team()) == 0;
+    if (elsewhere && g.modes_elsewhere.empty()) return decision;
+    const std::vector<v1::Mode>& modes =
+        elsewhere ? g.modes_elsewhere : g.modes;
     if (request.action() == v1::ACTION_CALLS_SUPERVISE &&
-        std::find(g.modes.begin(), g.modes.end(), request.mode()) ==
-            g.modes.end()) {
+        std::find(modes.begin(), modes.end(), request.mode()) == modes.end()) {
+      return decision;
+    }
+    if (request.action() == v1::ACTION_CALLS_SUPERVISE &&
+        request.mode() == v1::MODE_WHISPER && g.agent_may_decline_whisper &&
+        request.resource().agent_declined_whisper()) {
+      decision.set_rule("agents-decline");
+      decision.set_reason("the agent declined whisper");
+      return decision;
+    }
+    if (request.action() == v1::ACTION_CALLS_SUPERVISE &&
+        request.mode() == v1::MODE_TAKEOVER && g.takeover_requires_reason &&
+        request.reason().empty()) {
+      decision.set_rule("takeover-reason");
+      decision.set_reason("TAKEOVER only with a reason");
       return decision;
     }
     decision.set_allowed(true);
-    decision.set_rule(absl::StrCat("grant-", request.principal().subject()));
+    decision.set_rule(absl::StrCat("grant-", request.principal().subject(),
+                                   elsewhere ? "-elsewhere" : ""));
     decision.clear_reason();
-    for (v1::Mode mode : g.modes) {
+    for (v1::Mode mode : modes) {
       decision.mutable_supervision()->add_allowed_modes(mode);
     }
+    decision.mutable_supervision()->set_downgrade_to(g.downgrade_to);
+    decision.mutable_supervision()->set_whisper_cue_tone(g.whisper_cue_tone);
+    decision.mutable_supervision()->set_customer_announcement(
+        g.customer_announcement);
     decision.mutable_supervision()->set_takeover_rank(g.rank);
     decision.mutable_supervision()->set_max_supervisors_per_call(
         g.max_supervisors);
     return decision;
+  }
+
+  absl::StatusOr<v1::RecordingPolicy> GetRecordingPolicy(
+      const std::string& tenant, const std::string& queue) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!recording_policy_.has_value()) {
+      return absl::NotFoundError("no recording policy");
+    }
+    return *recording_policy_;
+  }
+  void SetRecordingPolicy(v1::RecordingPolicy policy) {
+    std::lock_guard<std::mutex> lock(mu_);
+    recording_policy_ = std::move(policy);
   }
 
   int authorize_calls() {
@@ -91,6 +138,63 @@ class FakePolicy final : public PolicyClient {
   std::map<std::string, v1::Principal> tokens_;
   std::map<std::string, Grant> grants_;
   int authorize_calls_ = 0;
+  std::optional<v1::RecordingPolicy> recording_policy_;
+};
+
+// Records what the broker tells the recorder, as text.
+class FakeRecorder final : public RecorderClient {
+ public:
+  absl::StatusOr<v1::Recording> Start(
+      const v1::StartRecordingRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string legs;
+    for (const auto& [leg, role] : request.legs()) {
+      absl::StrAppend(&legs, legs.empty() ? "" : ",", leg);
+    }
+    log_.push_back(absl::StrCat("Start ", request.room_id(), " legs=", legs));
+    v1::Recording recording;
+    recording.set_name("tenants/acme/recordings/r1");
+    return recording;
+  }
+  absl::Status Stop(const v1::StopRecordingRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    log_.push_back("Stop");
+    return absl::OkStatus();
+  }
+  absl::StatusOr<v1::Recording> Pause(
+      const v1::PauseRecordingRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    log_.push_back(absl::StrCat("Pause ", request.reason()));
+    return v1::Recording();
+  }
+  absl::StatusOr<v1::Recording> Resume(
+      const v1::ResumeRecordingRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    log_.push_back("Resume");
+    return v1::Recording();
+  }
+  absl::Status Annotate(const v1::AnnotateRecordingRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string line = "Annotate";
+    if (!request.added_leg_id().empty()) {
+      absl::StrAppend(&line, " +", request.added_leg_id(), "(",
+                      v1::Role_Name(request.added_leg_role()), ")");
+    }
+    if (request.mode() != v1::MODE_UNSPECIFIED) {
+      absl::StrAppend(&line, " ", v1::Mode_Name(request.mode()));
+    }
+    if (request.supervision_ended()) absl::StrAppend(&line, " ended");
+    log_.push_back(line);
+    return absl::OkStatus();
+  }
+  std::vector<std::string> log() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return log_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> log_;
 };
 
 // Records calls as text ("AddLeg room leg", ...) and keeps each room's
@@ -114,6 +218,24 @@ class FakeMedia final : public MediaClient {
     answer->mutable_local_key()->set_inline_key(
         absl::StrCat("key-", request.leg_id()));
     legs_[request.room_id()].insert(request.leg_id());
+    return leg;
+  }
+  absl::StatusOr<v1::Leg> UpdateLeg(
+      const std::string& engine, const v1::UpdateLegRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    log_.push_back(absl::StrCat("UpdateLeg ", request.leg_id()));
+    if (legs_[request.room_id()].count(request.leg_id()) == 0) {
+      return absl::NotFoundError(absl::StrCat("no leg ", request.leg_id()));
+    }
+    v1::Leg leg;
+    leg.set_room_id(request.room_id());
+    leg.set_leg_id(request.leg_id());
+    leg.mutable_answer()->mutable_local_rtp()->set_address("127.0.0.1");
+    leg.mutable_answer()->mutable_local_rtp()->set_port(next_port_++);
+    leg.mutable_answer()->set_codec(request.offer().codec());
+    leg.mutable_answer()->mutable_local_key()->set_inline_key(
+        absl::StrCat("key-", request.leg_id(),
+                     request.rotate_local_key() ? "-rotated" : ""));
     return leg;
   }
   absl::Status RemoveLeg(const std::string& engine,
@@ -149,6 +271,29 @@ class FakeMedia final : public MediaClient {
     legs_.erase(request.room_id());
     routing_.erase(request.room_id());
     return absl::OkStatus();
+  }
+
+  absl::Status PlayAudio(const std::string& engine,
+                         const v1::PlayAudioRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string sinks;
+    for (const std::string& sink : request.sink_leg_ids()) {
+      absl::StrAppend(&sinks, " ", sink);
+    }
+    log_.push_back(absl::StrCat(
+        "PlayAudio", request.has_tone() ? " tone" : " speech", " to", sinks));
+    return absl::OkStatus();
+  }
+  absl::StatusOr<v1::ListRoomsResponse> ListRooms(
+      const std::string& engine) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    v1::ListRoomsResponse response;
+    for (const auto& [room, legs] : legs_) {
+      v1::Room* out = response.add_rooms();
+      out->set_room_id(room);
+      for (const std::string& leg : legs) out->add_legs()->set_leg_id(leg);
+    }
+    return response;
   }
 
   std::set<std::string> routing(const std::string& room) {

@@ -9,9 +9,12 @@
 #include <atomic>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -130,6 +133,15 @@ class BrokerTest : public ::testing::Test {
     request.set_preempt_takeover(preempt);
     request.set_request_id(request_id);
     return broker_->SetSupervisionMode(token, request);
+  }
+
+  // A broker on the same store and fakes that records calls.
+  std::unique_ptr<Broker> RecordingBroker(RecorderClient* recorder) {
+    BrokerOptions options;
+    options.clock = [this] { return now_; };
+    options.recorder = recorder;
+    return std::make_unique<Broker>(&policy_, &media_, store_.get(), &engines_,
+                                    options);
   }
 
   std::vector<v1::Event> Outbox() {
@@ -494,6 +506,725 @@ TEST_F(BrokerTest, FailedLegPlacementLeavesNoCall) {
             absl::StatusCode::kNotFound);
   // The same request id may be retried after an error.
   ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+}
+
+// A watch stream run on its own thread, as gRPC would.
+class Watch {
+ public:
+  template <typename Start>
+  explicit Watch(Start start) {
+    thread_ = std::thread([this, start] {
+      absl::Status status = start(
+          [this](const v1::CallEvent& event) {
+            std::lock_guard<std::mutex> lock(mu_);
+            events_.push_back(event);
+            return true;
+          },
+          [this] { return cancelled_.load(); });
+      std::lock_guard<std::mutex> lock(mu_);
+      result_ = status;
+      done_ = true;
+    });
+  }
+  ~Watch() {
+    cancelled_ = true;
+    thread_.join();
+  }
+  // Waits (up to 10 s) until `n` events came; the events then.
+  std::vector<v1::CallEvent> WaitFor(size_t n) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (events_.size() >= n || done_) break;
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
+  // Waits (up to 10 s) for the stream to end; its status.
+  std::optional<absl::Status> WaitDone() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (done_) return result_;
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return std::nullopt;
+  }
+  void Cancel() { cancelled_ = true; }
+
+ private:
+  std::mutex mu_;
+  std::vector<v1::CallEvent> events_;
+  absl::Status result_;
+  bool done_ = false;
+  std::atomic<bool> cancelled_{false};
+  std::thread thread_;
+};
+
+std::vector<v1::EventType> Types(const std::vector<v1::CallEvent>& events) {
+  std::vector<v1::EventType> out;
+  for (const v1::CallEvent& e : events) out.push_back(e.event().type());
+  return out;
+}
+
+TEST_F(BrokerTest, WatcherSeesSnapshotThenEveryChangeUntilTheCallEnds) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::WatchCallRequest request;
+  request.set_name(kRoom);
+  Watch watch([&](const CallEventWriter& write,
+                  const std::function<bool()>& cancelled) {
+    return broker_->WatchCall("lead2", request, write, cancelled);
+  });
+  ASSERT_EQ(watch.WaitFor(1).size(), 1u);  // the snapshot
+
+  absl::StatusOr<v1::Supervision> s = Supervise("lead1", v1::MODE_LISTEN, "s1");
+  ASSERT_OK(s);
+  ASSERT_OK(Switch("lead1", s->name(), v1::MODE_WHISPER, "m1"));
+  v1::EndCallRequest end;
+  end.set_name(kRoom);
+  end.set_request_id("e1");
+  ASSERT_OK(broker_->EndCall("integrator", end));
+
+  std::optional<absl::Status> result = watch.WaitDone();
+  ASSERT_TRUE(result.has_value()) << "the stream did not end with the call";
+  EXPECT_TRUE(result->ok()) << *result;
+  std::vector<v1::CallEvent> events = watch.WaitFor(0);
+  std::vector<v1::EventType> types = Types(events);
+  ASSERT_GE(types.size(), 4u);
+  EXPECT_EQ(types.front(), v1::EVENT_TYPE_UNSPECIFIED);
+  EXPECT_EQ(types.back(), v1::EVENT_TYPE_CALL_ENDED);
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_SUPERVISION_STARTED));
+  EXPECT_THAT(types,
+              ::testing::Contains(v1::EVENT_TYPE_SUPERVISION_MODE_CHANGED));
+  // Audits are not for watchers, and no key ever is.
+  EXPECT_THAT(types, ::testing::Not(
+                         ::testing::Contains(v1::EVENT_TYPE_ACCESS_GRANTED)));
+  for (const v1::CallEvent& e : events) {
+    for (const v1::Participant& p : e.call().participants()) {
+      EXPECT_TRUE(p.media().local_key().inline_key().empty())
+          << "a watcher got the key of " << p.name();
+    }
+  }
+  // The call carried by the mode change is the call after it.
+  for (const v1::CallEvent& e : events) {
+    if (e.event().type() == v1::EVENT_TYPE_SUPERVISION_MODE_CHANGED) {
+      EXPECT_EQ(e.event().mode(), v1::MODE_WHISPER);
+    }
+  }
+}
+
+TEST_F(BrokerTest, WatchCallsShowsOnlyCallsTheWatcherMayView) {
+  using A = v1::Action;
+  policy_.AddUser("lead-a", "acme", "lead-a",
+                  {{A::ACTION_CALLS_VIEW}, {}, 0, 0, {"team-a"}});
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration("c1", "r1")));
+  v1::RegisterCallRequest other = Registration("c2", "r2");
+  other.mutable_agent()->set_team("team-b");
+  ASSERT_OK(broker_->RegisterCall("integrator", other));
+
+  v1::WatchCallsRequest request;
+  request.set_parent("tenants/acme");
+  Watch watch([&](const CallEventWriter& write,
+                  const std::function<bool()>& cancelled) {
+    return broker_->WatchCalls("lead-a", request, write, cancelled);
+  });
+  std::vector<v1::CallEvent> snapshot = watch.WaitFor(1);
+  ASSERT_EQ(snapshot.size(), 1u);
+  EXPECT_EQ(snapshot[0].call().name(), "tenants/acme/calls/c1");
+
+  // team-b's call changes first: by the time c1's hold arrives, c2's has
+  // been seen and must have been held back.
+  v1::HoldCallRequest hold;
+  hold.set_name("tenants/acme/calls/c2");
+  hold.set_request_id("h2");
+  ASSERT_OK(broker_->HoldCall("integrator", hold));
+  hold.set_name("tenants/acme/calls/c1");
+  hold.set_request_id("h1");
+  ASSERT_OK(broker_->HoldCall("integrator", hold));
+  std::vector<v1::CallEvent> events = watch.WaitFor(2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].event().type(), v1::EVENT_TYPE_CALL_HELD);
+  EXPECT_EQ(events[1].call().name(), "tenants/acme/calls/c1");
+  EXPECT_EQ(events[1].call().state(), v1::Call::ON_HOLD);
+
+  watch.Cancel();
+  std::optional<absl::Status> result = watch.WaitDone();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->code(), absl::StatusCode::kCancelled);
+}
+
+TEST_F(BrokerTest, WatchersOfAnotherTenantOrWithoutRightsGetNothing) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::WatchCallRequest request;
+  request.set_name(kRoom);
+  int writes = 0;
+  auto write = [&](const v1::CallEvent&) { return ++writes > 0; };
+  auto never = [] { return false; };
+  EXPECT_EQ(broker_->WatchCall("globex", request, write, never).code(),
+            absl::StatusCode::kNotFound);
+  using A = v1::Action;
+  policy_.AddUser("nobody", "acme", "nobody",
+                  {{A::ACTION_CALLS_SUPERVISE}, {v1::MODE_LISTEN}, 0, 0, {}});
+  EXPECT_EQ(broker_->WatchCall("nobody", request, write, never).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(broker_->WatchCall("", request, write, never).code(),
+            absl::StatusCode::kUnauthenticated);
+  v1::WatchCallsRequest all;
+  all.set_parent("tenants/globex");
+  EXPECT_EQ(broker_->WatchCalls("lead1", all, write, never).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(writes, 0);
+}
+
+TEST_F(BrokerTest, ShutdownEndsWatchStreamsWithUnavailable) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::WatchCallRequest request;
+  request.set_name(kRoom);
+  Watch watch([&](const CallEventWriter& write,
+                  const std::function<bool()>& cancelled) {
+    return broker_->WatchCall("lead1", request, write, cancelled);
+  });
+  ASSERT_EQ(watch.WaitFor(1).size(), 1u);
+  broker_->StopWatches();
+  std::optional<absl::Status> result = watch.WaitDone();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(result->message(), HasSubstr("watch again"));
+}
+
+TEST_F(BrokerTest, TransferKeepsDowngradesOrDetachesEachSupervisorByPolicy) {
+  using A = v1::Action;
+  const std::vector<v1::Mode> all = {v1::MODE_LISTEN, v1::MODE_WHISPER,
+                                     v1::MODE_BARGE, v1::MODE_TAKEOVER};
+  // coach-a coaches team-a and may only listen elsewhere; qa-a listens to
+  // team-a only.
+  policy_.AddUser("coach-a", "acme", "coach-a",
+                  {{A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE},
+                   all,
+                   10,
+                   3,
+                   {"team-a"},
+                   {v1::MODE_LISTEN},
+                   v1::MODE_LISTEN});
+  policy_.AddUser("qa-a", "acme", "qa-a",
+                  {{A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE},
+                   {v1::MODE_LISTEN},
+                   5,
+                   3,
+                   {"team-a"}});
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  absl::StatusOr<v1::Supervision> lead =
+      Supervise("lead1", v1::MODE_LISTEN, "s1");
+  ASSERT_OK(lead);
+  ASSERT_OK(Switch("lead1", lead->name(), v1::MODE_WHISPER, "m1"));
+  absl::StatusOr<v1::Supervision> coach =
+      Supervise("coach-a", v1::MODE_LISTEN, "s2");
+  ASSERT_OK(coach);
+  ASSERT_OK(Switch("coach-a", coach->name(), v1::MODE_BARGE, "m2"));
+  absl::StatusOr<v1::Supervision> qa = Supervise("qa-a", v1::MODE_LISTEN, "s3");
+  ASSERT_OK(qa);
+
+  v1::TransferCallRequest transfer;
+  transfer.set_name(kRoom);
+  transfer.mutable_new_agent()->set_user_id("a-2");
+  transfer.mutable_new_agent()->set_team("team-b");
+  *transfer.mutable_new_agent()->mutable_media() = PlainOffer(40010);
+  transfer.set_reason("escalated to billing");
+  transfer.set_request_id("t1");
+  absl::StatusOr<v1::TransferCallResponse> response =
+      broker_->TransferCall("integrator", transfer);
+  ASSERT_OK(response);
+
+  ASSERT_EQ(response->supervision_outcomes_size(), 3);
+  using O = v1::TransferCallResponse::SupervisionOutcome;
+  const O& kept = response->supervision_outcomes(0);
+  EXPECT_EQ(kept.supervision(), lead->name());
+  EXPECT_EQ(kept.outcome(), O::KEPT);
+  EXPECT_EQ(kept.mode(), v1::MODE_WHISPER);
+  const O& lowered = response->supervision_outcomes(1);
+  EXPECT_EQ(lowered.supervision(), coach->name());
+  EXPECT_EQ(lowered.outcome(), O::DOWNGRADED);
+  EXPECT_EQ(lowered.mode(), v1::MODE_LISTEN);
+  EXPECT_EQ(lowered.policy_rule(), "grant-coach-a-elsewhere");
+  const O& detached = response->supervision_outcomes(2);
+  EXPECT_EQ(detached.supervision(), qa->name());
+  EXPECT_EQ(detached.outcome(), O::DETACHED);
+  EXPECT_EQ(detached.policy_rule(), "default-deny");
+  EXPECT_FALSE(detached.reason().empty());
+
+  // The media: the new agent replaces the old in the matrix; the
+  // whisperer now whispers to the new agent; the detached listener's leg
+  // is gone and the downgraded one only listens.
+  const std::vector<std::string> log = media_.log();
+  EXPECT_THAT(log, ::testing::Contains("AddLeg agent-2"));
+  EXPECT_THAT(log, ::testing::Contains("RemoveLeg agent-1"));
+  EXPECT_THAT(log, ::testing::Contains("RemoveLeg supervisor-3"));
+  const std::set<std::string> routes = media_.routing(kRoom);
+  EXPECT_EQ(routes,
+            (std::set<std::string>{
+                "customer>agent-2", "agent-2>customer", "customer>supervisor-1",
+                "agent-2>supervisor-1", "supervisor-1>agent-2",
+                "customer>supervisor-2", "agent-2>supervisor-2",
+                // the design: staff hear a whispering colleague
+                "supervisor-1>supervisor-2"}));
+
+  std::vector<v1::EventType> types;
+  std::string previous_agent;
+  for (const v1::Event& e : Outbox()) {
+    types.push_back(e.type());
+    if (e.type() == v1::EVENT_TYPE_CALL_TRANSFERRED) {
+      previous_agent = e.previous_agent_id();
+      EXPECT_EQ(e.agent_id(), "a-2");
+      EXPECT_EQ(e.team(), "team-b");
+      EXPECT_EQ(e.reason(), "escalated to billing");
+    }
+  }
+  EXPECT_EQ(previous_agent, "a-1");
+  EXPECT_THAT(types,
+              ::testing::Contains(v1::EVENT_TYPE_SUPERVISION_DOWNGRADED));
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_SUPERVISION_DETACHED));
+
+  // A retry returns the first answer and does nothing again.
+  const size_t calls_to_media = media_.log().size();
+  absl::StatusOr<v1::TransferCallResponse> again =
+      broker_->TransferCall("integrator", transfer);
+  ASSERT_OK(again);
+  EXPECT_EQ(again->supervision_outcomes_size(), 3);
+  EXPECT_EQ(media_.log().size(), calls_to_media);
+}
+
+TEST_F(BrokerTest, TransferNeedsTheNewAgentAndTheRightToManage) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::TransferCallRequest transfer;
+  transfer.set_name(kRoom);
+  transfer.set_request_id("t1");
+  EXPECT_THAT(broker_->TransferCall("integrator", transfer).status().message(),
+              HasSubstr("new_agent.user_id"));
+  transfer.mutable_new_agent()->set_user_id("a-2");
+  transfer.mutable_new_agent()->set_team("team-b");
+  *transfer.mutable_new_agent()->mutable_media() = PlainOffer(40010);
+  EXPECT_EQ(broker_->TransferCall("lead1", transfer).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(media_.routing(kRoom), kBase);  // nothing moved
+}
+
+TEST_F(BrokerTest, UpdateCallChangesOnlyTheMaskedFields) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  v1::UpdateCallRequest update;
+  update.mutable_call()->set_name(kRoom);
+  update.mutable_call()->set_queue("billing");
+  update.mutable_call()->set_monitoring_disclosed(false);  // not in the mask
+  update.set_request_id("u1");
+  EXPECT_THAT(broker_->UpdateCall("integrator", update).status().message(),
+              HasSubstr("update_mask is required"));
+  update.mutable_update_mask()->add_paths("agent");
+  EXPECT_THAT(broker_->UpdateCall("integrator", update).status().message(),
+              HasSubstr("\"agent\" cannot be changed"));
+  update.mutable_update_mask()->clear_paths();
+  update.mutable_update_mask()->add_paths("queue");
+  absl::StatusOr<v1::Call> updated = broker_->UpdateCall("integrator", update);
+  ASSERT_OK(updated);
+  EXPECT_EQ(updated->queue(), "billing");
+  EXPECT_TRUE(updated->monitoring_disclosed());
+  EXPECT_EQ(updated->attributes_size(), 0);
+  const std::vector<v1::Event> events = Outbox();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().type(), v1::EVENT_TYPE_CALL_UPDATED);
+  EXPECT_EQ(events.back().queue(), "billing");
+  EXPECT_EQ(events.back().reason(), "queue");
+  EXPECT_EQ(broker_->UpdateCall("lead1", update).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(BrokerTest, UpdateParticipantMediaReKeysTheSameLeg) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  absl::StatusOr<v1::Supervision> s = Supervise("lead1", v1::MODE_LISTEN, "s1");
+  ASSERT_OK(s);
+  v1::UpdateParticipantMediaRequest update;
+  update.set_participant(absl::StrCat(kRoom, "/participants/customer"));
+  *update.mutable_media() = PlainOffer(41000);
+  update.set_request_id("m1");
+  absl::StatusOr<v1::Participant> customer =
+      broker_->UpdateParticipantMedia("integrator", update);
+  ASSERT_OK(customer);
+  EXPECT_EQ(customer->name(), update.participant());
+  // The endpoint keeps the key it has: the engine did not rotate ours.
+  EXPECT_EQ(customer->media().local_key().inline_key(), "key-customer");
+  EXPECT_THAT(media_.log(), ::testing::Contains("UpdateLeg customer"));
+  EXPECT_EQ(media_.routing(kRoom),
+            With(kBase, {"customer>supervisor-1", "agent-1>supervisor-1"}));
+
+  update.set_participant(absl::StrCat(kRoom, "/participants/supervisor-1"));
+  update.set_request_id("m2");
+  EXPECT_EQ(
+      broker_->UpdateParticipantMedia("integrator", update).status().code(),
+      absl::StatusCode::kFailedPrecondition);
+  update.set_participant(absl::StrCat(kRoom, "/participants/nobody"));
+  update.set_request_id("m3");
+  EXPECT_EQ(
+      broker_->UpdateParticipantMedia("integrator", update).status().code(),
+      absl::StatusCode::kNotFound);
+  update.set_participant(absl::StrCat(kRoom, "/legs/customer"));
+  EXPECT_THAT(
+      broker_->UpdateParticipantMedia("integrator", update).status().message(),
+      HasSubstr("participants/{participant}"));
+}
+
+TEST_F(BrokerTest, ListSupervisionsShowsOwnAndViewableOnesInPages) {
+  using A = v1::Action;
+  policy_.AddUser("blind", "acme", "blind",
+                  {{A::ACTION_CALLS_SUPERVISE}, {v1::MODE_LISTEN}, 0, 0, {}});
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  ASSERT_OK(Supervise("lead1", v1::MODE_LISTEN, "s1"));
+  ASSERT_OK(Supervise("lead2", v1::MODE_LISTEN, "s2"));
+  ASSERT_OK(Supervise("blind", v1::MODE_LISTEN, "s3"));
+
+  v1::ListSupervisionsRequest list;
+  list.set_parent("tenants/acme/calls/-");
+  list.set_page_size(2);
+  absl::StatusOr<v1::ListSupervisionsResponse> page =
+      broker_->ListSupervisions("lead1", list);
+  ASSERT_OK(page);
+  ASSERT_EQ(page->supervisions_size(), 2);
+  ASSERT_FALSE(page->next_page_token().empty());
+  list.set_page_token(page->next_page_token());
+  absl::StatusOr<v1::ListSupervisionsResponse> rest =
+      broker_->ListSupervisions("lead1", list);
+  ASSERT_OK(rest);
+  ASSERT_EQ(rest->supervisions_size(), 1);
+  EXPECT_TRUE(rest->next_page_token().empty());
+  EXPECT_EQ(rest->supervisions(0).supervisor(), "blind");
+  // Another filter with the old token is refused.
+  list.set_supervisor("lead-2");
+  EXPECT_EQ(broker_->ListSupervisions("lead1", list).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  list.clear_page_token();
+  absl::StatusOr<v1::ListSupervisionsResponse> filtered =
+      broker_->ListSupervisions("lead1", list);
+  ASSERT_OK(filtered);
+  ASSERT_EQ(filtered->supervisions_size(), 1);
+  EXPECT_EQ(filtered->supervisions(0).supervisor(), "lead-2");
+
+  // Without the right to view the call, only one's own.
+  v1::ListSupervisionsRequest mine;
+  mine.set_parent(kRoom);
+  absl::StatusOr<v1::ListSupervisionsResponse> own =
+      broker_->ListSupervisions("blind", mine);
+  ASSERT_OK(own);
+  ASSERT_EQ(own->supervisions_size(), 1);
+  EXPECT_EQ(own->supervisions(0).supervisor(), "blind");
+  EXPECT_EQ(own->supervisions(0).media().local_key().inline_key(),
+            "key-supervisor-3");
+  mine.set_parent("tenants/globex/calls/-");
+  EXPECT_EQ(broker_->ListSupervisions("blind", mine).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(BrokerTest, DeadEngineFailsItsCallsWithEvents) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  ASSERT_OK(Supervise("lead1", v1::MODE_LISTEN, "s1"));
+  broker_->Maintain();  // starts the grace period
+  now_ += absl::Seconds(5);
+  broker_->Maintain();  // heartbeat 5 s old: alive
+  v1::GetCallRequest get;
+  get.set_name(kRoom);
+  EXPECT_EQ(broker_->GetCall("integrator", get)->state(), v1::Call::ACTIVE);
+
+  now_ += absl::Seconds(6);  // 11 s without a heartbeat, lease 10 s
+  broker_->Maintain();
+  absl::StatusOr<v1::Call> call = broker_->GetCall("integrator", get);
+  ASSERT_OK(call);
+  EXPECT_EQ(call->state(), v1::Call::FAILED);
+  EXPECT_THAT(call->end_reason(), HasSubstr("media-0"));
+  EXPECT_EQ(call->supervisions(0).state(), v1::Supervision::DETACHED);
+  std::vector<v1::EventType> types;
+  for (const v1::Event& e : Outbox()) types.push_back(e.type());
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_CALL_FAILED));
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_SUPERVISION_DETACHED));
+  // No new call goes to the dead engine.
+  EXPECT_EQ(broker_->RegisterCall("integrator", Registration("c2", "r2"))
+                .status()
+                .code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST_F(BrokerTest, RestartedBrokerReconcilesWithTheEngineAndKeepsLiveCalls) {
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration("c1", "r1")));
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration("c2", "r2")));
+  broker_->Maintain();  // shares the engine through the store
+  // While no broker runs, the engine loses c2's room (say it restarted
+  // too); the broker then restarts with an empty registry.
+  v1::DeleteRoomRequest lost;
+  lost.set_room_id("tenants/acme/calls/c2");
+  ASSERT_TRUE(media_.DeleteRoom("127.0.0.1:7102", lost).ok());
+  now_ += absl::Seconds(30);
+  EngineRegistry fresh(absl::Seconds(10));
+  BrokerOptions options;
+  options.clock = [this] { return now_; };
+  Broker restarted(&policy_, &media_, store_.get(), &fresh, options);
+  const size_t before = media_.log().size();
+  restarted.Maintain();  // the stored heartbeat is 30 s old: grace
+  v1::GetCallRequest get;
+  get.set_name("tenants/acme/calls/c1");
+  EXPECT_EQ(restarted.GetCall("integrator", get)->state(), v1::Call::ACTIVE);
+  // The engine heartbeats again and is re-registered here.
+  EngineRecord engine;
+  engine.engine_id = "media-0";
+  engine.control_address = "127.0.0.1:7102";
+  engine.media_address = "127.0.0.1";
+  engine.capacity_rooms = 10;
+  now_ += absl::Seconds(2);
+  ASSERT_TRUE(fresh.Register(engine, now_).ok());
+  now_ += absl::Seconds(9);  // past the grace, heartbeat 9 s old
+  restarted.Maintain();
+  EXPECT_EQ(restarted.GetCall("integrator", get)->state(), v1::Call::ACTIVE);
+  get.set_name("tenants/acme/calls/c2");
+  absl::StatusOr<v1::Call> gone = restarted.GetCall("integrator", get);
+  ASSERT_OK(gone);
+  EXPECT_EQ(gone->state(), v1::Call::FAILED);
+  EXPECT_THAT(gone->end_reason(), HasSubstr("no longer has the call's room"));
+  // c1's room got its stored matrix again.
+  const std::vector<std::string> log = media_.log();
+  EXPECT_THAT(std::vector<std::string>(log.begin() + before, log.end()),
+              ::testing::Contains("SetRouting"));
+  EXPECT_EQ(media_.routing(kRoom), kBase);
+  // And supervision works on the restarted broker.
+  absl::StatusOr<v1::Supervision> s = [&] {
+    v1::CreateSupervisionRequest request;
+    request.set_parent(kRoom);
+    request.set_mode(v1::MODE_WHISPER);
+    *request.mutable_media() = PlainOffer(40004);
+    request.set_request_id("after-restart");
+    return restarted.CreateSupervision("lead1", request);
+  }();
+  ASSERT_OK(s);
+  EXPECT_EQ(media_.routing(kRoom),
+            With(kBase, {"customer>supervisor-1", "agent-1>supervisor-1",
+                         "supervisor-1>agent-1"}));
+}
+
+TEST_F(BrokerTest, EnginesRegisteredOnOneReplicaPlaceCallsOnAnother) {
+  broker_->Maintain();  // replica A saves the engine it heard from
+  EngineRegistry other_registry(absl::Seconds(10));
+  BrokerOptions options;
+  options.clock = [this] { return now_; };
+  Broker replica_b(&policy_, &media_, store_.get(), &other_registry, options);
+  EXPECT_EQ(
+      replica_b.RegisterCall("integrator", Registration()).status().code(),
+      absl::StatusCode::kUnavailable);  // B has heard of no engine
+  replica_b.Maintain();
+  absl::StatusOr<v1::Call> call =
+      replica_b.RegisterCall("integrator", Registration("c1", "r2"));
+  ASSERT_OK(call);
+  EXPECT_EQ(call->media_engine(), "media-0");
+}
+
+TEST_F(BrokerTest, CuesFollowPolicyOnlyWhenTheModeStarts) {
+  using A = v1::Action;
+  const std::vector<v1::Mode> all = {v1::MODE_LISTEN, v1::MODE_WHISPER,
+                                     v1::MODE_BARGE, v1::MODE_TAKEOVER};
+  FakePolicy::Grant cued{
+      {A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE}, all, 10, 3};
+  cued.whisper_cue_tone = true;
+  cued.customer_announcement = true;
+  policy_.AddUser("cued", "acme", "cued", cued);
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  auto plays = [&] {
+    std::vector<std::string> out;
+    for (const std::string& entry : media_.log()) {
+      if (absl::StartsWith(entry, "PlayAudio")) out.push_back(entry);
+    }
+    return out;
+  };
+  // lead1's grant has no cues: nothing plays.
+  absl::StatusOr<v1::Supervision> quiet =
+      Supervise("lead1", v1::MODE_WHISPER, "q1");
+  ASSERT_OK(quiet);
+  ASSERT_OK(Switch("lead1", quiet->name(), v1::MODE_BARGE, "q2"));
+  EXPECT_TRUE(plays().empty());
+  ASSERT_OK(Switch("lead1", quiet->name(), v1::MODE_LISTEN, "q3"));
+
+  absl::StatusOr<v1::Supervision> s = Supervise("cued", v1::MODE_LISTEN, "s1");
+  ASSERT_OK(s);
+  EXPECT_TRUE(plays().empty());
+  ASSERT_OK(Switch("cued", s->name(), v1::MODE_WHISPER, "m1"));
+  EXPECT_THAT(plays(), ElementsAre("PlayAudio tone to agent-1"));
+  ASSERT_OK(Switch("cued", s->name(), v1::MODE_BARGE, "m2"));
+  EXPECT_THAT(plays(), ElementsAre("PlayAudio tone to agent-1",
+                                   "PlayAudio tone to customer"));
+  // BARGE -> TAKEOVER: the customer already hears the supervisor.
+  ASSERT_OK(Switch("cued", s->name(), v1::MODE_TAKEOVER, "m3"));
+  EXPECT_EQ(plays().size(), 2u);
+}
+
+TEST_F(BrokerTest, AgentDecliningWhisperEndsItAndRefusesNewOnes) {
+  using A = v1::Action;
+  FakePolicy::Grant coach{
+      {A::ACTION_CALLS_VIEW, A::ACTION_CALLS_SUPERVISE},
+      {v1::MODE_LISTEN, v1::MODE_WHISPER, v1::MODE_BARGE, v1::MODE_TAKEOVER},
+      10,
+      3};
+  coach.agent_may_decline_whisper = true;
+  coach.takeover_requires_reason = true;
+  policy_.AddUser("coach", "acme", "coach", coach);
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  absl::StatusOr<v1::Supervision> s =
+      Supervise("coach", v1::MODE_WHISPER, "s1");
+  ASSERT_OK(s);
+  EXPECT_THAT(media_.routing(kRoom),
+              ::testing::Contains("supervisor-1>agent-1"));
+
+  v1::UpdateCallRequest decline;
+  decline.mutable_call()->set_name(kRoom);
+  decline.mutable_call()->set_agent_declined_whisper(true);
+  decline.mutable_update_mask()->add_paths("agent_declined_whisper");
+  decline.set_request_id("decline-1");
+  absl::StatusOr<v1::Call> call = broker_->UpdateCall("integrator", decline);
+  ASSERT_OK(call);
+  EXPECT_TRUE(call->agent_declined_whisper());
+  EXPECT_EQ(call->supervisions(0).mode(), v1::MODE_LISTEN);
+  EXPECT_EQ(media_.routing(kRoom),
+            With(kBase, {"customer>supervisor-1", "agent-1>supervisor-1"}));
+  const std::vector<v1::Event> events = Outbox();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().type(), v1::EVENT_TYPE_SUPERVISION_DOWNGRADED);
+  EXPECT_EQ(events.back().policy_rule(), "agents-decline");
+
+  absl::StatusOr<v1::Supervision> again =
+      Switch("coach", s->name(), v1::MODE_WHISPER, "m1");
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(again.status().message(), HasSubstr("declined whisper"));
+
+  // TAKEOVER needs a reason under this grant; the reason is audited.
+  EXPECT_EQ(Switch("coach", s->name(), v1::MODE_TAKEOVER, "m2").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  v1::SetSupervisionModeRequest takeover;
+  takeover.set_name(s->name());
+  takeover.set_mode(v1::MODE_TAKEOVER);
+  takeover.set_reason("customer asked for a manager");
+  takeover.set_request_id("m3");
+  ASSERT_OK(broker_->SetSupervisionMode("coach", takeover));
+}
+
+TEST_F(BrokerTest, EveryDecisionReadsIncludedIsAudited) {
+  using A = v1::Action;
+  policy_.AddUser("blind", "acme", "blind",
+                  {{A::ACTION_CALLS_SUPERVISE}, {v1::MODE_LISTEN}, 0, 0, {}});
+  ASSERT_OK(broker_->RegisterCall("integrator", Registration()));
+  auto audits = [&] {
+    std::vector<std::string> out;
+    for (const v1::Event& e : Outbox()) {
+      if (e.type() == v1::EVENT_TYPE_ACCESS_GRANTED ||
+          e.type() == v1::EVENT_TYPE_ACCESS_DENIED) {
+        out.push_back(absl::StrCat(
+            e.type() == v1::EVENT_TYPE_ACCESS_GRANTED ? "grant " : "deny ",
+            e.actor(), " ", e.action(), " ", e.policy_rule()));
+      }
+    }
+    return out;
+  };
+  v1::GetCallRequest get;
+  get.set_name(kRoom);
+  ASSERT_OK(broker_->GetCall("lead1", get));
+  EXPECT_EQ(broker_->GetCall("blind", get).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(audits(), ElementsAre("grant pbx calls.manage grant-pbx",
+                                    "grant lead-1 calls.view grant-lead-1",
+                                    "deny blind calls.view default-deny"));
+}
+
+TEST_F(BrokerTest, RecordingFollowsPolicyAndTheSupervisionAndCanPause) {
+  using A = v1::Action;
+  policy_.AddUser(
+      "pbx-rec", "acme", "pbx-rec",
+      {{A::ACTION_CALLS_MANAGE, A::ACTION_RECORDINGS_CONTROL}, {}, 0, 0});
+  v1::RecordingPolicy recording_policy;
+  recording_policy.set_enabled(true);
+  recording_policy.set_require_disclosure(true);
+  policy_.SetRecordingPolicy(recording_policy);
+  FakeRecorder recorder;
+  std::unique_ptr<Broker> recording = RecordingBroker(&recorder);
+  Broker& recording_broker = *recording;
+
+  absl::StatusOr<v1::Call> call =
+      recording_broker.RegisterCall("pbx-rec", Registration());
+  ASSERT_OK(call);
+  EXPECT_EQ(call->recording(), "tenants/acme/recordings/r1");
+  v1::CreateSupervisionRequest supervise;
+  supervise.set_parent(kRoom);
+  supervise.set_mode(v1::MODE_LISTEN);
+  *supervise.mutable_media() = PlainOffer(40004);
+  supervise.set_request_id("s1");
+  absl::StatusOr<v1::Supervision> s =
+      recording_broker.CreateSupervision("lead1", supervise);
+  ASSERT_OK(s);
+  v1::SetSupervisionModeRequest whisper;
+  whisper.set_name(s->name());
+  whisper.set_mode(v1::MODE_WHISPER);
+  whisper.set_request_id("m1");
+  ASSERT_OK(recording_broker.SetSupervisionMode("lead1", whisper));
+
+  v1::PauseCallRecordingRequest pause;
+  pause.set_name(kRoom);
+  pause.set_reason("card number");
+  pause.set_request_id("p1");
+  EXPECT_EQ(recording_broker.PauseCallRecording("lead1", pause).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  ASSERT_OK(recording_broker.PauseCallRecording("pbx-rec", pause));
+  v1::ResumeCallRecordingRequest resume;
+  resume.set_name(kRoom);
+  resume.set_request_id("p2");
+  ASSERT_OK(recording_broker.ResumeCallRecording("pbx-rec", resume));
+  v1::DeleteSupervisionRequest release;
+  release.set_name(s->name());
+  release.set_request_id("d1");
+  ASSERT_OK(recording_broker.DeleteSupervision("lead1", release));
+  v1::EndCallRequest end;
+  end.set_name(kRoom);
+  end.set_request_id("e1");
+  ASSERT_OK(recording_broker.EndCall("pbx-rec", end));
+
+  EXPECT_THAT(recorder.log(),
+              ElementsAre("Start tenants/acme/calls/c1 legs=agent-1,customer",
+                          "Annotate +supervisor-1(ROLE_SUPERVISOR) MODE_LISTEN",
+                          "Annotate MODE_WHISPER", "Pause card number",
+                          "Resume", "Annotate ended", "Stop"));
+  std::vector<v1::EventType> types;
+  for (const v1::Event& e : Outbox()) types.push_back(e.type());
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_RECORDING_STARTED));
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_RECORDING_PAUSED));
+  EXPECT_THAT(types, ::testing::Contains(v1::EVENT_TYPE_RECORDING_RESUMED));
+}
+
+TEST_F(BrokerTest, UndisclosedCallIsNotRecordedWhenPolicyNeedsDisclosure) {
+  v1::RecordingPolicy recording_policy;
+  recording_policy.set_enabled(true);
+  recording_policy.set_require_disclosure(true);
+  policy_.SetRecordingPolicy(recording_policy);
+  FakeRecorder recorder;
+  std::unique_ptr<Broker> recording = RecordingBroker(&recorder);
+  Broker& recording_broker = *recording;
+  v1::RegisterCallRequest request = Registration();
+  request.set_monitoring_disclosed(false);
+  absl::StatusOr<v1::Call> call =
+      recording_broker.RegisterCall("integrator", request);
+  ASSERT_OK(call);
+  EXPECT_TRUE(call->recording().empty());
+  EXPECT_TRUE(recorder.log().empty());
+  v1::PauseCallRecordingRequest pause;
+  pause.set_name(kRoom);
+  pause.set_request_id("p1");
+  using A = v1::Action;
+  policy_.AddUser("pbx-rec", "acme", "pbx-rec",
+                  {{A::ACTION_RECORDINGS_CONTROL}, {}, 0, 0});
+  EXPECT_EQ(
+      recording_broker.PauseCallRecording("pbx-rec", pause).status().code(),
+      absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

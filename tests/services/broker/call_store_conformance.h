@@ -270,18 +270,102 @@ TYPED_TEST_P(CallStoreConformanceTest, OutboxKeepsOrderUntilDelivered) {
   EXPECT_EQ((*pending)[0].event.event_id(), "e1");
   EXPECT_EQ((*pending)[2].event.event_id(), "e3");
   EXPECT_LT((*pending)[0].sequence, (*pending)[1].sequence);
-  STORE_ASSERT_OK(this->store_->MarkDelivered((*pending)[1].sequence));
+  // Exactly the entries named: e1 stays pending although e2 is delivered.
+  STORE_ASSERT_OK(this->store_->MarkDelivered(
+      {(*pending)[1].sequence, (*pending)[2].sequence}));
   pending = this->store_->PendingEvents(10);
   ASSERT_EQ(pending->size(), 1u);
-  EXPECT_EQ((*pending)[0].event.event_id(), "e3");
+  EXPECT_EQ((*pending)[0].event.event_id(), "e1");
 }
 
-REGISTER_TYPED_TEST_SUITE_P(CallStoreConformanceTest, CreatedCallReadsBackWhole,
-                            SecondCreateOfACallIsAlreadyExists,
-                            StaleUpdateIsAbortedAndWritesNothing,
-                            ListFiltersNewestFirstAndPages,
-                            IdempotencyRecordCommitsWithTheCall,
-                            OutboxKeepsOrderUntilDelivered);
+TYPED_TEST_P(CallStoreConformanceTest, WatchersTailEveryEventDeliveredOrNot) {
+  auto last = this->store_->LastEventSequence();
+  STORE_ASSERT_OK(last.status());
+  EXPECT_EQ(*last, 0);
+  STORE_ASSERT_OK(this->store_->AppendEvents({MakeEvent("e1", "acme"),
+                                              MakeEvent("e2", "acme"),
+                                              MakeEvent("e3", "other")}));
+  auto all = this->store_->EventsAfter(0, 10);
+  STORE_ASSERT_OK(all.status());
+  ASSERT_EQ(all->size(), 3u);
+  STORE_ASSERT_OK(this->store_->MarkDelivered({(*all)[0].sequence}));
+  auto after_first = this->store_->EventsAfter((*all)[0].sequence, 10);
+  STORE_ASSERT_OK(after_first.status());
+  ASSERT_EQ(after_first->size(), 2u);
+  EXPECT_EQ((*after_first)[0].event.event_id(), "e2");
+  EXPECT_EQ((*after_first)[1].event.event_id(), "e3");
+  auto limited = this->store_->EventsAfter(0, 1);
+  ASSERT_EQ(limited->size(), 1u);
+  EXPECT_EQ((*limited)[0].event.event_id(), "e1");
+  last = this->store_->LastEventSequence();
+  EXPECT_EQ(*last, (*all)[2].sequence);
+  EXPECT_TRUE(this->store_->EventsAfter(*last, 10)->empty());
+}
+
+TYPED_TEST_P(CallStoreConformanceTest, EnginesAndTheirLiveCallsAreShared) {
+  EngineRecord engine;
+  engine.engine_id = "media-0";
+  engine.control_address = "10.0.0.1:7102";
+  engine.media_address = "203.0.113.1";
+  engine.capacity_rooms = 100;
+  engine.active_rooms = 3;
+  engine.last_heartbeat = this->t0_;
+  STORE_ASSERT_OK(this->store_->SaveEngine(engine));
+  // An older heartbeat (another replica, late) changes nothing.
+  EngineRecord stale = engine;
+  stale.active_rooms = 99;
+  stale.last_heartbeat = this->t0_ - absl::Seconds(5);
+  STORE_ASSERT_OK(this->store_->SaveEngine(stale));
+  EngineRecord newer = engine;
+  newer.draining = true;
+  newer.last_heartbeat = this->t0_ + absl::Seconds(2);
+  STORE_ASSERT_OK(this->store_->SaveEngine(newer));
+  auto engines = this->store_->LoadEngines();
+  STORE_ASSERT_OK(engines.status());
+  ASSERT_EQ(engines->size(), 1u);
+  EXPECT_EQ((*engines)[0].active_rooms, 3);
+  EXPECT_TRUE((*engines)[0].draining);
+  EXPECT_EQ((*engines)[0].last_heartbeat, this->t0_ + absl::Seconds(2));
+  EXPECT_EQ((*engines)[0].media_address, "203.0.113.1");
+
+  StoredCall live = MakeCall("acme", "c1", this->t0_);
+  live.engine_id = "media-0";
+  StoredCall elsewhere = MakeCall("globex", "c2", this->t0_);
+  elsewhere.engine_id = "media-1";
+  StoredCall ended = MakeCall("acme", "c3", this->t0_);
+  ended.engine_id = "media-0";
+  ended.record.state = CallState::kEnded;
+  for (const StoredCall* call : {&live, &elsewhere, &ended}) {
+    STORE_ASSERT_OK(this->store_->Create(*call, WriteExtras()));
+  }
+  auto on_engine = this->store_->LiveCallsOnEngine("media-0");
+  STORE_ASSERT_OK(on_engine.status());
+  ASSERT_EQ(on_engine->size(), 1u);
+  EXPECT_EQ((*on_engine)[0].record.call_id, "c1");
+  EXPECT_EQ((*on_engine)[0].engine_id, "media-0");
+}
+
+TYPED_TEST_P(CallStoreConformanceTest, OldIdempotencyRecordsExpire) {
+  WriteExtras extras;
+  extras.idempotency = IdempotencyRecord{"acme", "r1", "f", "response"};
+  STORE_ASSERT_OK(
+      this->store_->Create(MakeCall("acme", "c1", this->t0_), extras));
+  auto kept = this->store_->ExpireIdempotency(absl::Now() - absl::Hours(1));
+  STORE_ASSERT_OK(kept.status());
+  EXPECT_EQ(*kept, 0);
+  EXPECT_TRUE(this->store_->GetIdempotency("acme", "r1")->has_value());
+  auto gone = this->store_->ExpireIdempotency(absl::Now() + absl::Seconds(1));
+  STORE_ASSERT_OK(gone.status());
+  EXPECT_EQ(*gone, 1);
+  EXPECT_FALSE(this->store_->GetIdempotency("acme", "r1")->has_value());
+}
+
+REGISTER_TYPED_TEST_SUITE_P(
+    CallStoreConformanceTest, CreatedCallReadsBackWhole,
+    SecondCreateOfACallIsAlreadyExists, StaleUpdateIsAbortedAndWritesNothing,
+    ListFiltersNewestFirstAndPages, IdempotencyRecordCommitsWithTheCall,
+    OutboxKeepsOrderUntilDelivered, WatchersTailEveryEventDeliveredOrNot,
+    EnginesAndTheirLiveCallsAreShared, OldIdempotencyRecordsExpire);
 
 }  // namespace sotto::broker::testing
 

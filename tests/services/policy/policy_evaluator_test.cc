@@ -345,6 +345,45 @@ tenants:
                    .allowed);
 }
 
+TEST_F(PolicyEvaluatorTest, AgentWhoDeclinedWhisperIsNotWhisperedTo) {
+  Resource call = Call("team-a", /*disclosed=*/true);
+  call.agent_declined_whisper = true;
+  const Decision whisper = Decide(Acme({"team_lead"}), Action::kCallsSupervise,
+                                  call, Mode::kWhisper);
+  EXPECT_FALSE(whisper.allowed);
+  EXPECT_EQ(whisper.rule, "leads-coach-own-team");
+  EXPECT_THAT(whisper.reason, ::testing::HasSubstr("declined whisper"));
+  // Listening is unaffected, and its terms no longer offer WHISPER.
+  const Decision listen =
+      Decide(Acme({"team_lead"}), Action::kCallsSupervise, call, Mode::kListen);
+  ASSERT_TRUE(listen.allowed);
+  EXPECT_THAT(listen.supervision->allowed_modes,
+              ElementsAre(Mode::kListen, Mode::kBarge, Mode::kTakeover));
+  // Admins' rule does not let agents decline.
+  EXPECT_TRUE(
+      Decide(Acme({"admin"}), Action::kCallsSupervise, call, Mode::kWhisper)
+          .allowed);
+}
+
+TEST_F(PolicyEvaluatorTest, TakeoverNeedsAReasonWhereTheRuleSaysSo) {
+  const Resource call = Call("team-a", /*disclosed=*/true);
+  const PolicyEvaluator evaluator(&document_);
+  const Decision bare = evaluator.Authorize(
+      Acme({"team_lead"}), Action::kCallsSupervise, call, Mode::kTakeover, " ");
+  EXPECT_FALSE(bare.allowed);
+  EXPECT_EQ(bare.rule, "leads-coach-own-team");
+  EXPECT_THAT(bare.reason, ::testing::HasSubstr("only with a reason"));
+  EXPECT_TRUE(evaluator
+                  .Authorize(Acme({"team_lead"}), Action::kCallsSupervise, call,
+                             Mode::kTakeover, "customer is abusive")
+                  .allowed);
+  // BARGE needs none.
+  EXPECT_TRUE(evaluator
+                  .Authorize(Acme({"team_lead"}), Action::kCallsSupervise, call,
+                             Mode::kBarge)
+                  .allowed);
+}
+
 TEST_F(PolicyEvaluatorTest, RecordingPolicyAppliesQueueOverrides) {
   const PolicyEvaluator evaluator(&document_);
   absl::StatusOr<RecordingSpec> tenant = evaluator.RecordingPolicy("acme", "");
