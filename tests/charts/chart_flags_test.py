@@ -12,11 +12,10 @@ import chart_helm
 
 # component → the binary's path in the runfiles (from BUILD args).
 BINARIES = dict(arg.split("=", 1) for arg in sys.argv[1:] if "=" in arg)
-# Flags the chart gives services that do not have them yet (recorder and
-# reporting are being built); docs: charts/sotto/README.md.
+# Flags the chart gives services that do not have them yet (reporting is
+# being built); docs: charts/sotto/README.md.
 _CLIENT_TLS = {"tls_ca_file", "tls_client_cert_file", "tls_client_key_file"}
 ASSUMED = {
-    "recorder": {"store", "recordings_dir", "policy_address"} | _CLIENT_TLS,
     "reporting": {"store", "policy_address"} | _CLIENT_TLS,
 }
 
