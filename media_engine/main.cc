@@ -119,16 +119,16 @@ int main(int argc, char** argv) {
           });
       registration->Start();
     });
-    // Draining: the last heartbeat says so, then the thread stops.
-    runner.AddDrainHook([&registration](absl::Time) {
-      if (registration != nullptr) registration->Stop();
-    });
   }
   sotto::media::MediaMetrics metrics(&engine, *runner.metrics_registry());
   runner.AddService(&service, "sotto.v1.MediaEngine");
-  runner.AddDrainHook([&engine, &service](absl::Time deadline) {
+  runner.AddDrainHook([&engine, &service, &registration](absl::Time deadline) {
     // No new rooms; live calls keep mixing until they end or time runs out.
     int remaining = engine.StartDrain();
+    // Tell the broker at once (it places no new call here), and keep
+    // heartbeating while the calls go on: an engine that went quiet would
+    // be declared dead after one lease and its live calls failed.
+    if (registration != nullptr) registration->BeatNow();
     kit::LogInfo("draining: waiting for live rooms to end",
                  {{"rooms", std::to_string(remaining)}});
     while (remaining > 0 && absl::Now() < deadline - absl::Seconds(1)) {
@@ -141,6 +141,10 @@ int main(int argc, char** argv) {
     }
     service.Shutdown();
     engine.DeleteAllRooms();
+  });
+  // After the rooms: the last heartbeat says draining, then the thread stops.
+  runner.AddDrainHook([&registration](absl::Time) {
+    if (registration != nullptr) registration->Stop();
   });
   kit::LogInfo("media engine ready",
                {{"engine_id", engine_options.engine_id},

@@ -39,10 +39,19 @@ void BrokerRegistration::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void BrokerRegistration::BeatNow() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    beat_now_ = true;
+  }
+  cv_.notify_all();
+}
+
 bool BrokerRegistration::Sleep(absl::Duration d) {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait_for(lock, absl::ToChronoMilliseconds(d),
-               [this] { return stopping_; });
+               [this] { return stopping_ || beat_now_; });
+  beat_now_ = false;
   return !stopping_;
 }
 

@@ -45,6 +45,12 @@ class BrokerRegistration {
 
   // Starts the thread. Call once.
   void Start();
+  // Sends the next heartbeat now instead of at the end of the interval
+  // (e.g. the moment the engine starts draining, so the broker places no
+  // new call here). Heartbeats go on until Stop(): a draining engine with
+  // live calls must not look dead to the broker. Thread-safe.
+  void BeatNow();
+
   // Stops and joins the thread; a last heartbeat says draining.
   void Stop();
 
@@ -52,7 +58,7 @@ class BrokerRegistration {
   void Run();
   bool Register();
   grpc::Status Beat(bool draining);
-  // Waits up to `d` or until Stop(); false when stopping.
+  // Waits up to `d`, until BeatNow() or until Stop(); false when stopping.
   bool Sleep(absl::Duration d);
 
   std::unique_ptr<v1::EngineRegistry::StubInterface> stub_;
@@ -63,6 +69,7 @@ class BrokerRegistration {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;  // guarded by mu_
+  bool beat_now_ = false;  // guarded by mu_
 };
 
 }  // namespace sotto::media
