@@ -11,6 +11,13 @@
 namespace sotto::broker {
 namespace {
 
+// What a non-owner of a leg may see of its answer: no key, and no SDP,
+// whose a=crypto line carries the same key.
+void StripKey(v1::MediaAnswer* answer) {
+  answer->clear_local_key();
+  answer->clear_sdp();
+}
+
 using json = nlohmann::json;
 
 google::protobuf::Duration DurationToProto(absl::Duration d) {
@@ -146,7 +153,7 @@ v1::Supervision SupervisionToProto(const StoredCall& call,
     *out.mutable_media() = answer->second;
     const bool owner = view.all_keys || (!view.supervisor.empty() &&
                                          s.supervisor == view.supervisor);
-    if (!owner) out.mutable_media()->clear_local_key();
+    if (!owner) StripKey(out.mutable_media());
   }
   return out;
 }
@@ -182,7 +189,7 @@ v1::Call CallToProto(const StoredCall& call, const CallView& view) {
     auto answer = call.answers.find(p->id);
     if (answer != call.answers.end()) {
       *participant->mutable_media() = answer->second;
-      if (!OwnsLeg(*p, view)) participant->mutable_media()->clear_local_key();
+      if (!OwnsLeg(*p, view)) StripKey(participant->mutable_media());
     }
     *participant->mutable_join_time() = TimeToProto(p->join_time);
     *participant->mutable_leave_time() = TimeToProto(p->leave_time);

@@ -235,6 +235,10 @@ class BrokerSupervisionTest(unittest.TestCase):
                 for p in seen.participants}
         self.assertEqual(keys, {"customer": False, "agent-1": False,
                                 "supervisor-1": True})
+        sdp_keys = {p.name.split("/")[-1]: "inline:" in p.media.sdp
+                    for p in seen.participants}
+        self.assertEqual(sdp_keys, {"customer": False, "agent-1": False,
+                                    "supervisor-1": True})
 
         # WHISPER: the customer still hears exactly the agent.
         whisper = self.set_mode(supervision.name, common_pb2.MODE_WHISPER,

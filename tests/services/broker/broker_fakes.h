@@ -220,6 +220,9 @@ class FakeMedia final : public MediaClient {
         request.offer().remote_key().suite());
     answer->mutable_local_key()->set_inline_key(
         absl::StrCat("key-", request.leg_id()));
+    answer->set_sdp(
+        absl::StrCat("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:key-",
+                     request.leg_id(), "\r\n"));
     legs_[request.room_id()].insert(request.leg_id());
     return leg;
   }

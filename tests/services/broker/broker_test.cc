@@ -429,6 +429,16 @@ TEST_F(BrokerTest, KeysGoOnlyToTheLegsOwner) {
   absl::StatusOr<v1::Call> qa = broker_->GetCall("qa", get);
   ASSERT_OK(qa);
   EXPECT_FALSE(qa->supervisions(0).media().has_local_key());
+  // Nor does the SDP, whose a=crypto line would carry the same key.
+  EXPECT_THAT(lead->participants(0).media().sdp(),
+              ::testing::Not(HasSubstr("inline:")));
+  EXPECT_THAT(lead->participants(2).media().sdp(), HasSubstr("inline:"));
+  EXPECT_THAT(pbx->supervisions(0).media().sdp(),
+              ::testing::Not(HasSubstr("inline:")));
+  for (const v1::Participant& p : qa->participants()) {
+    EXPECT_THAT(p.media().sdp(), ::testing::Not(HasSubstr("inline:")))
+        << p.name();
+  }
 }
 
 TEST_F(BrokerTest, MissingOrBadTokenIsUnauthenticated) {
@@ -619,6 +629,8 @@ TEST_F(BrokerTest, WatcherSeesSnapshotThenEveryChangeUntilTheCallEnds) {
     for (const v1::Participant& p : e.call().participants()) {
       EXPECT_TRUE(p.media().local_key().inline_key().empty())
           << "a watcher got the key of " << p.name();
+      EXPECT_THAT(p.media().sdp(), ::testing::Not(HasSubstr("inline:")))
+          << "a watcher got the SDP key of " << p.name();
     }
   }
   // The call carried by the mode change is the call after it.
