@@ -297,9 +297,10 @@ std::string ErrorHint(const grpc::Status& status, const Command& command,
                           "--token_file or SOTTO_TOKEN)"
                         : "set --token or SOTTO_TOKEN (or --token_file)";
     case grpc::StatusCode::PERMISSION_DENIED:
-      return "the token is valid but no policy grant allows this (the "
-             "attempt is audited); `sottoctl whoami` shows its roles and "
-             "teams; ask an administrator for a grant";
+      return "the token is valid but policy refused (the attempt is "
+             "audited); the message above says which rule: if it asks for "
+             "a reason, pass --reason; `sottoctl whoami` shows the token's "
+             "roles and teams; otherwise ask an administrator for a grant";
     case grpc::StatusCode::NOT_FOUND:
       return "check the name and --tenant; another tenant's resources are "
              "NOT_FOUND too";

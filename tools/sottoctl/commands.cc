@@ -380,6 +380,7 @@ absl::Status BuildCreateSupervision(const ParsedArgs& args,
   request->set_mode(mode);
   RETURN_IF_ERROR(FillOffer(args, "", request->mutable_media()));
   request->set_display_name(args.Get("display_name"));
+  request->set_reason(args.Get("reason"));
   request->set_request_id(context.request_id);
   return absl::OkStatus();
 }
@@ -397,6 +398,7 @@ absl::Status BuildSetMode(const ParsedArgs& args, const Context& context,
   request->set_mode(mode);
   ASSIGN_OR_RETURN(bool preempt, args.GetBool("preempt"));
   request->set_preempt_takeover(preempt);
+  request->set_reason(args.Get("reason"));
   request->set_request_id(context.request_id);
   return absl::OkStatus();
 }
@@ -1216,7 +1218,9 @@ std::vector<Command> MakeCommands() {
     c.mutating = true;
     c.flags = {
         Flag("mode", "MODE", "listen|whisper|barge|takeover (default listen)"),
-        Flag("display_name", "NAME", "your name as shown in the call")};
+        Flag("display_name", "NAME", "your name as shown in the call"),
+        Flag("reason", "TEXT",
+             "why (audited; policy may require one for takeover)")};
     Append(&c.flags, OfferFlags("", "your softphone"));
     Unary<v1::CreateSupervisionRequest, v1::Supervision>(
         &c, BuildCreateSupervision, STUB_RPC(broker, CreateSupervision),
@@ -1232,7 +1236,9 @@ std::vector<Command> MakeCommands() {
     c.mutating = true;
     c.flags = {Flag("call", "CALL", "the call, when SUPERVISION is a bare id"),
                Flag("mode", "MODE", "the mode, instead of the MODE operand"),
-               Bool("preempt", "takeover: take it from a lower-ranked holder")};
+               Bool("preempt", "takeover: take it from a lower-ranked holder"),
+               Flag("reason", "TEXT",
+                    "why (audited; policy may require one for takeover)")};
     Unary<v1::SetSupervisionModeRequest, v1::Supervision>(
         &c, BuildSetMode, STUB_RPC(broker, SetSupervisionMode),
         FormatSupervision);

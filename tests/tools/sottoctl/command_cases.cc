@@ -110,11 +110,12 @@ std::vector<Case> Cases() {
                                inline_key: "TkVX" } }
           request_id: "rid-1")"},
       {{"supervisions", "create", "c-1", "--mode=whisper",
-        "--rtp=127.0.0.1:6000", "--suite=plain", "--display_name=Lee"},
+        "--rtp=127.0.0.1:6000", "--suite=plain", "--display_name=Lee",
+        "--reason=new hire"},
        R"(parent: "tenants/acme/calls/c-1" mode: MODE_WHISPER
           media { remote_rtp { address: "127.0.0.1" port: 6000 }
                   codec: CODEC_PCMU remote_key { suite: CRYPTO_SUITE_PLAIN_RTP } }
-          display_name: "Lee" request_id: "rid-1")"},
+          display_name: "Lee" request_id: "rid-1" reason: "new hire")"},
       {{"supervise", "c-1", "--suite=plain"},
        R"(parent: "tenants/acme/calls/c-1" mode: MODE_LISTEN
           media { codec: CODEC_PCMU remote_key { suite: CRYPTO_SUITE_PLAIN_RTP } }
@@ -122,9 +123,11 @@ std::vector<Case> Cases() {
       {{"supervisions", "mode", kSup, "barge"},
        R"(name: "tenants/acme/calls/c-1/supervisions/s-1" mode: MODE_BARGE
           request_id: "rid-1")"},
-      {{"mode", "s-1", "--call=c-1", "TAKEOVER", "--preempt"},
+      {{"mode", "s-1", "--call=c-1", "TAKEOVER", "--preempt",
+        "--reason=customer asked for a manager"},
        R"(name: "tenants/acme/calls/c-1/supervisions/s-1" mode: MODE_TAKEOVER
-          preempt_takeover: true request_id: "rid-1")"},
+          preempt_takeover: true request_id: "rid-1"
+          reason: "customer asked for a manager")"},
       {{"supervisions", "release", kSup},
        R"(name: "tenants/acme/calls/c-1/supervisions/s-1" request_id: "rid-1")"},
       {{"release", kSup},
