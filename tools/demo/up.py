@@ -30,12 +30,13 @@ def main(argv=None):
     except Exception:
         stack.stop()
         raise
-    print("\nA supervisor token (team_lead of team-a, valid 8 h):")
-    print("  export SOTTO_TOKEN=" +
-          stack.token("lead-1", ["team_lead"], ["team-a"]))
-    print("An integrator token (registers calls):")
+    print("\nTokens for tenant acme, valid 8 h (paste these lines):")
+    print("  export SOTTO_LEAD_TOKEN=" +
+          stack.token("lead-1", ["team_lead"], ["team-a"]) +
+          "   # team lead of team-a: supervises")
     print("  export SOTTO_INTEGRATOR_TOKEN=" +
-          stack.token("pbx-1", ["integrator"]))
+          stack.token("pbx-1", ["integrator"]) + "   # registers calls")
+    print("  export SOTTO_TOKEN=$SOTTO_LEAD_TOKEN   # what sottoctl sends")
     print("\nThe broker's API is at 127.0.0.1:7100 (sottoctl's default). "
           "Logs: %s. Stop with ./dev down." %
           os.path.join(os.path.abspath(args.var_dir), "logs"))
