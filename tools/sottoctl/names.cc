@@ -53,8 +53,9 @@ bool MatchesShape(absl::string_view text,
 absl::StatusOr<std::string> TenantParent(absl::string_view tenant) {
   if (tenant.empty()) {
     return absl::InvalidArgumentError(
-        "no tenant: pass --tenant (or SOTTO_TENANT), or a token with a "
-        "tenant claim");
+        "no tenant: no token was given (set SOTTO_TOKEN, --token or "
+        "--token_file) or it has no tenant claim; or pass --tenant (or "
+        "SOTTO_TENANT)");
   }
   if (!ValidId(tenant)) {
     return absl::InvalidArgumentError(
