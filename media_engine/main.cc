@@ -35,6 +35,10 @@ ABSL_FLAG(int, capacity_rooms, 2000, "Rooms this engine accepts at most.");
 ABSL_FLAG(int, coalesce_us, 0,
           "Under load, a worker naps this long before polling so one wake-up "
           "handles many packets (adds at most this much delay). 0: off.");
+ABSL_FLAG(std::string, srtp_crypto, "openssl",
+          "Where libsrtp's AES-CM and HMAC-SHA1 come from: openssl (fast, no "
+          "per-packet lock or allocation) or library (libsrtp's own build, "
+          "NSS on Debian). SRTP itself is libsrtp's either way.");
 ABSL_FLAG(std::string, broker_address, "",
           "host:port of the broker's EngineRegistry; when set, the engine "
           "registers there and heartbeats. Empty: no registration.");
@@ -56,7 +60,15 @@ int main(int argc, char** argv) {
       kit::InitService(argc, argv, info);
   if (!options.ok()) return kit::ExitCodeFor(options.status());
 
-  absl::Status srtp = sotto::media::srtp::InitSrtpLibrary();
+  const absl::optional<sotto::media::srtp::SrtpCryptoBackend> srtp_crypto =
+      sotto::media::srtp::ParseSrtpCryptoBackend(
+          absl::GetFlag(FLAGS_srtp_crypto));
+  if (!srtp_crypto.has_value()) {
+    return kit::ExitCodeFor(absl::InvalidArgumentError(
+        absl::StrCat("--srtp_crypto must be openssl or library; got \"",
+                     absl::GetFlag(FLAGS_srtp_crypto), "\"")));
+  }
+  absl::Status srtp = sotto::media::srtp::InitSrtpLibrary(*srtp_crypto);
   if (!srtp.ok()) return kit::ExitCodeFor(srtp);
   const int port_min = absl::GetFlag(FLAGS_port_min);
   const int port_max = absl::GetFlag(FLAGS_port_max);

@@ -3,10 +3,12 @@
 
 #include <srtp2/srtp.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "absl/base/call_once.h"
 #include "absl/strings/str_cat.h"
+#include "media_engine/srtp/openssl_crypto.h"
 
 namespace sotto::media::srtp {
 namespace {
@@ -16,25 +18,68 @@ namespace {
 void DiscardSrtpLog(srtp_log_level_t level, const char* message, void* data) {}
 
 absl::once_flag g_init_once;
-srtp_err_status_t g_init_status = srtp_err_status_fail;
+// Written once inside g_init_once; read only after it (call_once orders it).
+absl::Status* g_init_status = nullptr;
+SrtpCryptoBackend g_backend = kDefaultSrtpCryptoBackend;
+std::atomic<bool> g_initialised{false};
 
 absl::once_flag g_gcm_once;
 bool g_gcm_supported = false;
 
+void RunInit(SrtpCryptoBackend backend) {
+  g_backend = backend;
+  const srtp_err_status_t status = srtp_init();
+  if (status != srtp_err_status_ok) {
+    g_init_status = new absl::Status(absl::InternalError(
+        absl::StrCat("srtp_init failed with status ", status)));
+  } else {
+    srtp_install_log_handler(&DiscardSrtpLog, nullptr);
+    g_init_status = new absl::Status(backend == SrtpCryptoBackend::kOpenSsl
+                                         ? InstallOpenSslSrtpCrypto()
+                                         : absl::OkStatus());
+  }
+  g_initialised.store(true, std::memory_order_release);
+}
+
 }  // namespace
 
-absl::Status InitSrtpLibrary() {
-  absl::call_once(g_init_once, [] {
-    g_init_status = srtp_init();
-    if (g_init_status == srtp_err_status_ok) {
-      srtp_install_log_handler(&DiscardSrtpLog, nullptr);
-    }
-  });
-  if (g_init_status != srtp_err_status_ok) {
-    return absl::InternalError(
-        absl::StrCat("srtp_init failed with status ", g_init_status));
+absl::string_view SrtpCryptoBackendName(SrtpCryptoBackend backend) {
+  switch (backend) {
+    case SrtpCryptoBackend::kOpenSsl:
+      return "openssl";
+    case SrtpCryptoBackend::kLibrary:
+      return "library";
+  }
+  return "unknown";
+}
+
+absl::optional<SrtpCryptoBackend> ParseSrtpCryptoBackend(
+    absl::string_view name) {
+  if (name == "openssl") return SrtpCryptoBackend::kOpenSsl;
+  if (name == "library") return SrtpCryptoBackend::kLibrary;
+  return absl::nullopt;
+}
+
+absl::Status InitSrtpLibrary(SrtpCryptoBackend backend) {
+  absl::call_once(g_init_once, RunInit, backend);
+  if (!g_init_status->ok()) return *g_init_status;
+  if (g_backend != backend) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "libsrtp is already initialised with the ",
+        SrtpCryptoBackendName(g_backend), " crypto backend; ",
+        SrtpCryptoBackendName(backend), " must be chosen before any SRTP use"));
   }
   return absl::OkStatus();
+}
+
+absl::Status InitSrtpLibrary() {
+  absl::call_once(g_init_once, RunInit, kDefaultSrtpCryptoBackend);
+  return *g_init_status;
+}
+
+absl::optional<SrtpCryptoBackend> ActiveSrtpCryptoBackend() {
+  if (!g_initialised.load(std::memory_order_acquire)) return absl::nullopt;
+  return g_backend;
 }
 
 bool SrtpAeadAes128GcmSupported() {

@@ -7,8 +7,12 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "media_engine/codec/g711.h"
 #include "media_engine/rtp/rtp_packet.h"
 #include "media_engine/srtp/srtp_library.h"
@@ -252,4 +256,36 @@ BENCHMARK(BM_ProtectManySessions)->Arg(1)->Arg(64)->Arg(512);
 }  // namespace
 }  // namespace sotto::media
 
-BENCHMARK_MAIN();
+// --srtp_crypto=openssl|library picks libsrtp's crypto backend (default
+// openssl); it must be chosen before the first session.
+int main(int argc, char** argv) {
+  namespace srtp = sotto::media::srtp;
+  srtp::SrtpCryptoBackend backend = srtp::kDefaultSrtpCryptoBackend;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (absl::ConsumePrefix(&arg, "--srtp_crypto=")) {
+      const absl::optional<srtp::SrtpCryptoBackend> parsed =
+          srtp::ParseSrtpCryptoBackend(arg);
+      if (!parsed.has_value()) {
+        std::fprintf(stderr, "--srtp_crypto must be openssl or library\n");
+        return 2;
+      }
+      backend = *parsed;
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  if (const absl::Status status = srtp::InitSrtpLibrary(backend);
+      !status.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  std::printf("srtp crypto backend: %s\n",
+              std::string(srtp::SrtpCryptoBackendName(backend)).c_str());
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  return 0;
+}

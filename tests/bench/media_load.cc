@@ -75,6 +75,9 @@ ABSL_FLAG(bool, same_phase, false,
           "Send a room's three legs back to back (default: every leg has its "
           "own phase, spread uniformly over the 20 ms).");
 ABSL_FLAG(bool, plain_rtp, false, "Plain RTP legs instead of SRTP.");
+ABSL_FLAG(std::string, srtp_crypto, "openssl",
+          "libsrtp crypto backend, here and in the engine started here: "
+          "openssl or library.");
 ABSL_FLAG(bool, verify_all, false,
           "Decrypt every received packet (default: only the customer sink's, "
           "which carries the latency probe; others are counted by header).");
@@ -272,6 +275,7 @@ pid_t StartEngine(const std::string& binary, int rooms, int* grpc_port) {
       absl::StrCat("--port_min=", absl::GetFlag(FLAGS_port_min)),
       absl::StrCat("--port_max=", absl::GetFlag(FLAGS_port_max)),
       absl::StrCat("--workers=", absl::GetFlag(FLAGS_engine_workers)),
+      absl::StrCat("--srtp_crypto=", absl::GetFlag(FLAGS_srtp_crypto)),
       absl::StrCat("--capacity_rooms=", std::max(rooms + 10, 2000)),
       "--drain_deadline=2s",
       "--log_level=warning",
@@ -747,7 +751,13 @@ int main(int argc, char** argv) {
   if (rooms < 1 || seconds < 1) Die("--rooms and --seconds must be >= 1");
   RaiseFdLimit();
   InitDigits();
-  if (!sotto::media::srtp::InitSrtpLibrary().ok()) Die("srtp init");
+  const absl::optional<sotto::media::srtp::SrtpCryptoBackend> srtp_crypto =
+      sotto::media::srtp::ParseSrtpCryptoBackend(
+          absl::GetFlag(FLAGS_srtp_crypto));
+  if (!srtp_crypto.has_value()) Die("--srtp_crypto must be openssl or library");
+  if (!sotto::media::srtp::InitSrtpLibrary(*srtp_crypto).ok()) {
+    Die("srtp init");
+  }
 
   // Engine first (pinned to its core), then pin ourselves to the other.
   pid_t engine_pid = absl::GetFlag(FLAGS_engine_pid);
@@ -902,6 +912,7 @@ int main(int argc, char** argv) {
   nlohmann::json out = {
       {"target", janus.empty() ? "sotto-media" : "janus-audiobridge"},
       {"transport", plain ? "rtp" : "srtp"},
+      {"srtp_crypto", absl::GetFlag(FLAGS_srtp_crypto)},
       {"rooms", rooms},
       {"seconds", seconds},
       {"engine_workers",

@@ -19,6 +19,22 @@ namespace {
 
 constexpr uint32_t kSsrc = 0x5077051A;
 
+#ifdef SOTTO_TEST_SRTP_LIBRARY_BACKEND
+// Chosen during static initialisation, before any test creates a session.
+const bool kLibraryBackendChosen =
+    InitSrtpLibrary(SrtpCryptoBackend::kLibrary).ok();
+
+TEST(SrtpLibraryTest, RunsOnTheLibrarysOwnBackend) {
+  EXPECT_TRUE(kLibraryBackendChosen);
+  EXPECT_EQ(ActiveSrtpCryptoBackend(), SrtpCryptoBackend::kLibrary);
+}
+#else
+TEST(SrtpLibraryTest, DefaultBackendIsOpenSsl) {
+  ASSERT_TRUE(InitSrtpLibrary().ok());
+  EXPECT_EQ(ActiveSrtpCryptoBackend(), SrtpCryptoBackend::kOpenSsl);
+}
+#endif
+
 class SrtpSessionTest : public ::testing::TestWithParam<SrtpCryptoSuite> {
  protected:
   void SetUp() override {
