@@ -190,31 +190,31 @@ static Micros RealtimeNow() {
 }
 
 void Leg::OnReadable(Micros now) {
-  const Micros realtime_now = RealtimeNow();
-  for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
-    net::SocketAddress from;
-    int64_t kernel_time_ns = 0;
-    const ptrdiff_t n = sockets_.rtp.ReceiveFrom(
-        absl::MakeSpan(receive_buffer_), &from, &kernel_time_ns);
-    if (n == -1) return;
-    if (n == -2) {
-      Drop(DropReason::kTruncated);
-      continue;
-    }
-    auto packet =
-        absl::MakeSpan(receive_buffer_.data(), static_cast<size_t>(n));
-    switch (rtp::ClassifyMuxedPacket(packet)) {
-      case rtp::MuxedPacketKind::kRtp:
-        // Audio is timed by its arrival at the socket: a backlog read late
-        // (after a stall) must look late, not early.
-        HandleRtp(packet, from, ArrivalTime(kernel_time_ns, now, realtime_now));
-        break;
-      case rtp::MuxedPacketKind::kRtcp:
-        HandleRtcp(packet, from, now);
-        break;
-      default:
-        Drop(DropReason::kNotRtp);
-    }
+  // One datagram per readiness event. The loop's epoll is level-triggered,
+  // so a socket with more queued is reported again on its next round;
+  // reading until EAGAIN would cost a second, empty recvmsg for almost every
+  // packet (a leg gets one every 20 ms).
+  net::SocketAddress from;
+  int64_t kernel_time_ns = 0;
+  const ptrdiff_t n = sockets_.rtp.ReceiveFrom(absl::MakeSpan(receive_buffer_),
+                                               &from, &kernel_time_ns);
+  if (n == -1) return;
+  if (n == -2) {
+    Drop(DropReason::kTruncated);
+    return;
+  }
+  auto packet = absl::MakeSpan(receive_buffer_.data(), static_cast<size_t>(n));
+  switch (rtp::ClassifyMuxedPacket(packet)) {
+    case rtp::MuxedPacketKind::kRtp:
+      // Audio is timed by its arrival at the socket: a backlog read late
+      // (after a stall) must look late, not early.
+      HandleRtp(packet, from, ArrivalTime(kernel_time_ns, now, RealtimeNow()));
+      break;
+    case rtp::MuxedPacketKind::kRtcp:
+      HandleRtcp(packet, from, now);
+      break;
+    default:
+      Drop(DropReason::kNotRtp);
   }
 }
 

@@ -13,6 +13,15 @@ int64_t FloorDiv(int64_t a, int64_t b) {
 
 int64_t CeilDiv(int64_t a, int64_t b) { return -FloorDiv(-a, b); }
 
+// Bits [begin, end) of a slot's 160-bit fill map that fall in 64-bit `word`.
+uint64_t RangeMask(int word, int begin, int end) {
+  const int lo = std::max(begin, word * 64) - word * 64;
+  const int hi = std::min(end, word * 64 + 64) - word * 64;
+  if (hi <= lo) return 0;
+  const uint64_t upto_hi = hi == 64 ? ~uint64_t{0} : (uint64_t{1} << hi) - 1;
+  return upto_hi & ~((uint64_t{1} << lo) - 1);
+}
+
 constexpr int64_t kMaxPutSamples = 3 * kSamplesPerFrame;  // 60 ms
 // An in-order packet this far off its expected timing is a timestamp jump
 // (or a stall long enough that playing it would be playing it late).
@@ -143,7 +152,6 @@ SourceBuffer::PutResult SourceBuffer::Put(uint32_t rtp_timestamp,
   last_arrival_ = now;
 
   const int64_t pos = anchor_slot_ * kSamplesPerFrame + (ts - anchor_ts_);
-  const int64_t first_slot = FloorDiv(pos, kSamplesPerFrame);
   const int64_t last_slot = FloorDiv(pos + n - 1, kSamplesPerFrame);
   ObserveTransit(ts + n, now);
   if (in_order) {
@@ -160,22 +168,23 @@ SourceBuffer::PutResult SourceBuffer::Put(uint32_t rtp_timestamp,
     ++stats_.packets_late;
     return PutResult::kLate;
   }
-  (void)first_slot;
 
+  // Slot by slot: a packet covers at most a few slots, and the usual case
+  // (samples not seen before) is one copy and one bit-range per slot.
   int64_t newly_filled = 0;
-  for (int64_t i = 0; i < n; ++i) {
+  for (int64_t i = 0; i < n;) {
     const int64_t p = pos + i;
     const int64_t slot = FloorDiv(p, kSamplesPerFrame);
-    if (slot < final_slot_) continue;  // that part is already final
-    while (max_written_slot_ < slot) ResetSlot(++max_written_slot_);
-    Slot& s = ring_[Index(slot)];
-    const int bit = static_cast<int>(p - slot * kSamplesPerFrame);
-    const uint64_t mask = uint64_t{1} << (bit % 64);
-    if ((s.filled[bit / 64] & mask) != 0) continue;
-    s.filled[bit / 64] |= mask;
-    s.samples[bit] = samples[i];
-    ++s.filled_count;
-    ++newly_filled;
+    const int offset = static_cast<int>(p - slot * kSamplesPerFrame);
+    const int count =
+        static_cast<int>(std::min<int64_t>(n - i, kSamplesPerFrame - offset));
+    if (slot >= final_slot_) {  // earlier slots are already final
+      while (max_written_slot_ < slot) ResetSlot(++max_written_slot_);
+      newly_filled += FillSlot(
+          ring_[Index(slot)], offset,
+          samples.subspan(static_cast<size_t>(i), static_cast<size_t>(count)));
+    }
+    i += count;
   }
   if (newly_filled == 0 && result == PutResult::kStored) {
     ++stats_.packets_duplicate;
@@ -183,6 +192,36 @@ SourceBuffer::PutResult SourceBuffer::Put(uint32_t rtp_timestamp,
   }
   FinalizeComplete(now);
   return result;
+}
+
+int SourceBuffer::FillSlot(Slot& slot, int offset,
+                           absl::Span<const int16_t> samples) {
+  const int end = offset + static_cast<int>(samples.size());
+  bool any_filled = false;
+  for (int word = offset / 64; word <= (end - 1) / 64; ++word) {
+    any_filled =
+        any_filled || (slot.filled[word] & RangeMask(word, offset, end)) != 0;
+  }
+  if (!any_filled) {
+    std::copy(samples.begin(), samples.end(), slot.samples.begin() + offset);
+    for (int word = offset / 64; word <= (end - 1) / 64; ++word) {
+      slot.filled[word] |= RangeMask(word, offset, end);
+    }
+    slot.filled_count += static_cast<int>(samples.size());
+    return static_cast<int>(samples.size());
+  }
+  // Some of these samples are already here (a duplicate or an overlapping
+  // packet): keep the first copy of each sample.
+  int newly_filled = 0;
+  for (int bit = offset; bit < end; ++bit) {
+    const uint64_t mask = uint64_t{1} << (bit % 64);
+    if ((slot.filled[bit / 64] & mask) != 0) continue;
+    slot.filled[bit / 64] |= mask;
+    slot.samples[bit] = samples[static_cast<size_t>(bit - offset)];
+    ++slot.filled_count;
+    ++newly_filled;
+  }
+  return newly_filled;
 }
 
 void SourceBuffer::FinalizeComplete(Micros now) {

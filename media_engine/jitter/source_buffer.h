@@ -139,6 +139,9 @@ class SourceBuffer {
   void Anchor(int64_t ts, int64_t samples, Micros now,
               const RoomTimeline& timeline);
   void ResetSlot(int64_t slot);
+  // Stores the samples of `samples` not yet present at `offset`.. of
+  // `slot`; returns how many were new.
+  int FillSlot(Slot& slot, int offset, absl::Span<const int16_t> samples);
   void Conceal(int64_t slot, Micros now);
   void FinalizeComplete(Micros now);
   void ObserveTransit(int64_t ts_end, Micros now);

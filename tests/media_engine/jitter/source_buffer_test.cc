@@ -129,6 +129,33 @@ TEST_F(SourceBufferTest, DuplicatePacketIsCountedAndChangesNothing) {
   EXPECT_EQ(buffer_.stats().packets_duplicate, 1u);
 }
 
+TEST_F(SourceBufferTest, OverlappingPacketKeepsTheFirstCopyAndAddsTheRest) {
+  for (int i = 0; i < 10; ++i) Send(i, kSamplesPerFrame, 0);
+  const int64_t slot = buffer_.final_slot();
+  const uint32_t ts = 1000 + 10 * kSamplesPerFrame;
+  // First half of the frame (80 samples of 1), then a packet covering its
+  // last 40 samples plus 120 more (160 samples of 2): the overlap keeps 1.
+  const Micros now = kStart + 10 * kFrameMicros + 100;
+  ASSERT_EQ(buffer_.Put(ts, std::vector<int16_t>(80, 1), true, now, timeline_),
+            SourceBuffer::PutResult::kStored);
+  ASSERT_EQ(
+      buffer_.Put(ts + 40, std::vector<int16_t>(160, 2), false, now, timeline_),
+      SourceBuffer::PutResult::kStored);
+  ASSERT_EQ(buffer_.final_slot(), slot + 1);  // 0..199 are here
+  EXPECT_EQ(buffer_.Frame(slot)[0], 1);
+  EXPECT_EQ(buffer_.Frame(slot)[79], 1);
+  EXPECT_EQ(buffer_.Frame(slot)[80], 2);
+  EXPECT_EQ(buffer_.Frame(slot)[159], 2);
+  // The next frame has its first 40 samples; the rest completes it.
+  ASSERT_EQ(
+      buffer_.Put(ts + 200, std::vector<int16_t>(120, 3), true, now, timeline_),
+      SourceBuffer::PutResult::kStored);
+  ASSERT_EQ(buffer_.final_slot(), slot + 2);
+  EXPECT_EQ(buffer_.Frame(slot + 1)[39], 2);
+  EXPECT_EQ(buffer_.Frame(slot + 1)[40], 3);
+  EXPECT_FALSE(buffer_.Concealed(slot + 1));
+}
+
 TEST_F(SourceBufferTest, LostStreamFadesToSilenceThenStopsBeingWaitedFor) {
   for (int i = 0; i < 50; ++i) Send(i, kSamplesPerFrame, 0);
   const int64_t last_real = buffer_.final_slot() - 1;
