@@ -249,10 +249,22 @@ void SourceBuffer::Conceal(int64_t slot, Micros now) {
                                           static_cast<float>(remaining + 1);
   const bool have_previous = slot - 1 >= first_valid_slot_;
   const AudioFrame& previous = ring_[Index(slot - 1)].samples;
-  for (int i = 0; i < kSamplesPerFrame; ++i) {
-    if ((s.filled[i / 64] >> (i % 64)) & 1) continue;
-    s.samples[i] =
-        have_previous ? static_cast<int16_t>(previous[i] * gain) : int16_t{0};
+  if (s.filled_count == 0) {
+    // Nothing of this frame arrived (the usual case): one pass the
+    // compiler can vectorise, no per-sample fill test.
+    if (!have_previous || remaining == 0) {
+      s.samples.fill(0);
+    } else {
+      for (int i = 0; i < kSamplesPerFrame; ++i) {
+        s.samples[i] = static_cast<int16_t>(previous[i] * gain);
+      }
+    }
+  } else {
+    for (int i = 0; i < kSamplesPerFrame; ++i) {
+      if ((s.filled[i / 64] >> (i % 64)) & 1) continue;
+      s.samples[i] =
+          have_previous ? static_cast<int16_t>(previous[i] * gain) : int16_t{0};
+    }
   }
   s.concealed = true;
   s.final_time = now;

@@ -4,13 +4,14 @@
 # config, pinned to CPU 0; the generator pins itself to CPU 1.
 #   tests/bench/janus_load.sh ROOMS SECONDS [extra media_load flags]
 # Needs: apt-get install -y janus; bazel build -c opt //tests/bench:media_load
+# (MEDIA_LOAD_BIN=path overrides where media_load is found).
 set -euo pipefail
 ROOMS=${1:-50}
 SECONDS_=${2:-20}
 shift 2 || true
 BAZEL=(bazel)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$(cd "$ROOT" && "${BAZEL[@]}" info -c opt bazel-bin 2>/dev/null)/tests/bench/media_load
+BIN=${MEDIA_LOAD_BIN:-$(cd "$ROOT" && "${BAZEL[@]}" info -c opt bazel-bin 2>/dev/null)/tests/bench/media_load}
 DIR=$(mktemp -d /tmp/janus_bench.XXXXXX)
 PLUGINS=/usr/lib/x86_64-linux-gnu/janus/plugins
 TRANSPORTS=/usr/lib/x86_64-linux-gnu/janus/transports

@@ -48,6 +48,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "grpcpp/grpcpp.h"
 #include "media_engine/codec/g711.h"
 #include "media_engine/rtp/rtp_packet.h"
@@ -82,6 +83,19 @@ ABSL_FLAG(int, receiver_poll_us, 500,
           "goes to a NIC and wakes no one, so by default the generator never "
           "sleeps where the engine's packets would have to wake it. Latency "
           "is unaffected: it is taken from kernel receive timestamps.");
+ABSL_FLAG(std::string, engine_binary, "",
+          "sotto-media to start (default: the one in this binary's runfiles); "
+          "for A/B runs of two builds.");
+ABSL_FLAG(std::string, engine_args, "",
+          "Extra flags for the engine started here, space-separated (e.g. "
+          "--coalesce_us=200).");
+ABSL_FLAG(bool, floor_relay, false,
+          "Instead of an engine, fork a do-nothing relay pinned to "
+          "--engine_cpu with the engine's socket pattern (a UDP socket per "
+          "leg, level-triggered epoll, one recvmsg with a kernel timestamp "
+          "and one sendto per packet; agent<->customer forwarded as is, the "
+          "supervisor echoed) over plain RTP: the kernel's per-packet floor "
+          "for any engine with a port per leg on this machine.");
 ABSL_FLAG(std::string, srtp_crypto, "openssl",
           "libsrtp crypto backend, here and in the engine started here: "
           "openssl or library.");
@@ -287,6 +301,10 @@ pid_t StartEngine(const std::string& binary, int rooms, int* grpc_port) {
       "--drain_deadline=2s",
       "--log_level=warning",
   };
+  for (absl::string_view extra : absl::StrSplit(
+           absl::GetFlag(FLAGS_engine_args), ' ', absl::SkipEmpty())) {
+    args.emplace_back(extra);
+  }
   const int engine_cpu = absl::GetFlag(FLAGS_engine_cpu);
   const std::string log = absl::GetFlag(FLAGS_engine_log);
   pid_t pid = fork();
@@ -370,6 +388,72 @@ long ProcessRssKib(int pid) {
 }
 
 // ------------------------------------------------------------ sotto setup --
+
+// -------------------------------------------------------------- floor --
+
+// The relay behind --floor_relay (runs in a forked child until killed).
+[[noreturn]] void RelayLoop(const std::vector<int>& fds) {
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  for (size_t i = 0; i < fds.size(); ++i) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = i;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
+  }
+  std::vector<sockaddr_in> peer(fds.size());
+  std::vector<bool> latched(fds.size(), false);
+  epoll_event events[512];
+  uint8_t data[2048];
+  alignas(cmsghdr) char control[256];
+  for (;;) {
+    const int n = epoll_wait(ep, events, 512, 1000);
+    for (int e = 0; e < n; ++e) {
+      const size_t i = events[e].data.u64;
+      sockaddr_in from{};
+      iovec iov{data, sizeof(data)};
+      msghdr msg{};
+      msg.msg_name = &from;
+      msg.msg_namelen = sizeof(from);
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof(control);
+      const ssize_t got = recvmsg(fds[i], &msg, 0);
+      if (got <= 0) continue;
+      if (!latched[i]) {
+        peer[i] = from;
+        latched[i] = true;
+      }
+      const size_t base = i - i % 3;
+      const size_t out = i % 3 == kAgent      ? base + kCustomer
+                         : i % 3 == kCustomer ? base + kAgent
+                                              : i;
+      if (latched[out]) {
+        sendto(fds[out], data, static_cast<size_t>(got), 0,
+               reinterpret_cast<const sockaddr*>(&peer[out]),
+               sizeof(peer[out]));
+      }
+    }
+  }
+}
+
+pid_t StartRelay(int rooms) {
+  std::vector<int> fds;
+  for (int i = 0; i < rooms * 3; ++i) fds.push_back(BindUdp());
+  for (int i = 0; i < rooms * 3; ++i) {
+    g_legs[static_cast<size_t>(i)]->target =
+        Loopback(LocalPort(fds[static_cast<size_t>(i)]));
+  }
+  const pid_t pid = fork();
+  if (pid < 0) Die(absl::StrCat("fork: ", std::strerror(errno)));
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    PinSelf(absl::GetFlag(FLAGS_engine_cpu));
+    RelayLoop(fds);
+  }
+  for (int fd : fds) close(fd);
+  return pid;
+}
 
 void SetUpSottoRooms(const std::string& address, int rooms, bool plain) {
   auto channel =
@@ -760,7 +844,9 @@ int main(int argc, char** argv) {
   const int seconds = absl::GetFlag(FLAGS_seconds);
   const int warmup = absl::GetFlag(FLAGS_warmup_seconds);
   const std::string janus = absl::GetFlag(FLAGS_janus);
-  const bool plain = absl::GetFlag(FLAGS_plain_rtp) || !janus.empty();
+  const bool floor_relay = absl::GetFlag(FLAGS_floor_relay);
+  const bool plain =
+      absl::GetFlag(FLAGS_plain_rtp) || !janus.empty() || floor_relay;
   if (rooms < 1 || seconds < 1) Die("--rooms and --seconds must be >= 1");
   RaiseFdLimit();
   InitDigits();
@@ -776,10 +862,13 @@ int main(int argc, char** argv) {
   pid_t engine_pid = absl::GetFlag(FLAGS_engine_pid);
   bool own_engine = false;
   std::string address = absl::GetFlag(FLAGS_engine);
-  if (janus.empty() && address.empty()) {
+  if (janus.empty() && address.empty() && !floor_relay) {
     int grpc_port = 0;
-    engine_pid = StartEngine(RunfilesPath(argv[0], "media_engine/sotto-media"),
-                             rooms, &grpc_port);
+    const std::string binary =
+        absl::GetFlag(FLAGS_engine_binary).empty()
+            ? RunfilesPath(argv[0], "media_engine/sotto-media")
+            : absl::GetFlag(FLAGS_engine_binary);
+    engine_pid = StartEngine(binary, rooms, &grpc_port);
     own_engine = true;
     address = absl::StrCat("127.0.0.1:", grpc_port);
   }
@@ -806,7 +895,11 @@ int main(int argc, char** argv) {
     g_legs.push_back(std::move(leg));
   }
   const int64_t setup_start = NowNs(CLOCK_MONOTONIC);
-  if (janus.empty()) {
+  pid_t relay_pid = 0;
+  if (floor_relay) {
+    relay_pid = StartRelay(rooms);
+    engine_pid = relay_pid;
+  } else if (janus.empty()) {
     SetUpSottoRooms(address, rooms, plain);
   } else {
     SetUpJanusRooms(janus, rooms);
@@ -872,6 +965,10 @@ int main(int argc, char** argv) {
   for (auto& t : senders) t.join();
   receiver.join();
   if (own_engine) StopEngine(engine_pid);
+  if (relay_pid > 0) {
+    kill(relay_pid, SIGKILL);
+    waitpid(relay_pid, nullptr, 0);
+  }
 
   // Results.
   uint64_t sent = 0, received = 0, expected = 0, ts_backwards = 0;
@@ -923,10 +1020,13 @@ int main(int argc, char** argv) {
   const double gen_cpu = tv(self1.ru_utime) + tv(self1.ru_stime) -
                          tv(self0.ru_utime) - tv(self0.ru_stime);
   nlohmann::json out = {
-      {"target", janus.empty() ? "sotto-media" : "janus-audiobridge"},
+      {"target", floor_relay     ? "floor-relay"
+                 : janus.empty() ? "sotto-media"
+                                 : "janus-audiobridge"},
       {"transport", plain ? "rtp" : "srtp"},
       {"srtp_crypto", absl::GetFlag(FLAGS_srtp_crypto)},
       {"receiver_poll_us", absl::GetFlag(FLAGS_receiver_poll_us)},
+      {"engine_args", absl::GetFlag(FLAGS_engine_args)},
       {"rooms", rooms},
       {"seconds", seconds},
       {"engine_workers",
