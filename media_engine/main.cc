@@ -77,6 +77,21 @@ int main(int argc, char** argv) {
         "--port_min/--port_max must be a range within 1024-65535; got ",
         port_min, "-", port_max)));
   }
+  const int workers = absl::GetFlag(FLAGS_workers);
+  if (workers < 0 || workers > 256) {
+    return kit::ExitCodeFor(absl::InvalidArgumentError(absl::StrCat(
+        "--workers must be 0 (one per core) to 256; got ", workers)));
+  }
+  const int capacity_rooms = absl::GetFlag(FLAGS_capacity_rooms);
+  if (capacity_rooms < 1) {
+    return kit::ExitCodeFor(absl::InvalidArgumentError(absl::StrCat(
+        "--capacity_rooms must be at least 1; got ", capacity_rooms)));
+  }
+  const int coalesce_us = absl::GetFlag(FLAGS_coalesce_us);
+  if (coalesce_us < 0 || coalesce_us > 10'000) {
+    return kit::ExitCodeFor(absl::InvalidArgumentError(absl::StrCat(
+        "--coalesce_us must be 0 (off) to 10000; got ", coalesce_us)));
+  }
   sotto::media::EngineOptions engine_options;
   engine_options.engine_id = absl::GetFlag(FLAGS_engine_id);
   engine_options.bind_ip = absl::GetFlag(FLAGS_media_bind_ip);
@@ -84,11 +99,11 @@ int main(int argc, char** argv) {
   engine_options.port_min = static_cast<uint16_t>(port_min);
   engine_options.port_max = static_cast<uint16_t>(port_max);
   engine_options.workers =
-      absl::GetFlag(FLAGS_workers) > 0
-          ? absl::GetFlag(FLAGS_workers)
+      workers > 0
+          ? workers
           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  engine_options.capacity_rooms = absl::GetFlag(FLAGS_capacity_rooms);
-  engine_options.coalesce_us = absl::GetFlag(FLAGS_coalesce_us);
+  engine_options.capacity_rooms = capacity_rooms;
+  engine_options.coalesce_us = coalesce_us;
 
   // The host part of --grpc_address, for the address the broker is given.
   std::string grpc_host = options->grpc_address;

@@ -12,11 +12,15 @@
 #include "media_engine/codec/e_model.h"
 #include "media_engine/srtp/srtp_library.h"
 #include "services/common/grpc_status.h"
+#include "services/common/logging.h"
 
 namespace sotto::media {
 namespace {
 
 using service_kit::ToGrpcStatus;
+
+// DrainRequest.deadline when unset (media.proto).
+constexpr absl::Duration kDefaultDrainDeadline = absl::Hours(1);
 
 grpc::Status Invalid(absl::string_view message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(message));
@@ -543,9 +547,15 @@ grpc::Status MediaService::StreamTap(
         gap->set_source_leg_id(leg_id);
         *gap->mutable_media_time() = media_time;
         gap->set_frames_dropped(item.frames_dropped);
-        gap->set_reason(item.gap_cause == TapItem::GapCause::kStreamRestart
-                            ? "stream restart (SSRC change)"
-                            : "reader too slow");
+        if (item.gap_cause == TapItem::GapCause::kStreamRestart) {
+          gap->set_reason("stream restart (SSRC change)");
+        } else if (item.other_items_dropped > 0) {
+          gap->set_reason(absl::StrCat(
+              "reader too slow; also lost ", item.other_items_dropped,
+              " telephone-event or leg-change messages"));
+        } else {
+          gap->set_reason("reader too slow");
+        }
         break;
       }
       case TapItem::Kind::kLegAdded:
@@ -563,9 +573,48 @@ grpc::Status MediaService::StreamTap(
   return grpc::Status::OK;
 }
 
-grpc::Status MediaService::Drain(grpc::ServerContext*, const v1::DrainRequest*,
+MediaService::MediaService(Engine* engine)
+    : engine_(engine), drain_deadline_([this] { EndRoomsAtDrainDeadline(); }) {}
+
+void MediaService::Shutdown() {
+  shutting_down_ = true;
+  drain_deadline_.Stop();
+}
+
+void MediaService::EndRoomsAtDrainDeadline() {
+  const int remaining = engine_->Status().active_rooms;
+  if (remaining > 0) {
+    service_kit::LogWarning("drain deadline reached; ending remaining rooms",
+                            {{"rooms", std::to_string(remaining)}});
+  }
+  engine_->DeleteAllRooms();
+}
+
+grpc::Status MediaService::Drain(grpc::ServerContext*,
+                                 const v1::DrainRequest* request,
                                  v1::DrainResponse* response) {
-  response->set_rooms_remaining(static_cast<uint32_t>(engine_->StartDrain()));
+  absl::Duration deadline = kDefaultDrainDeadline;
+  if (request->has_deadline()) {
+    const auto& d = request->deadline();
+    if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() > 999'999'999) {
+      return ToGrpcStatus(absl::InvalidArgumentError(
+          absl::StrCat("deadline must be a non-negative duration; got ",
+                       d.seconds(), "s ", d.nanos(), "ns")));
+    }
+    deadline = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+  }
+  int remaining = engine_->StartDrain();
+  if (deadline <= absl::ZeroDuration()) {
+    // "After no time at all": end the rooms before answering.
+    EndRoomsAtDrainDeadline();
+    remaining = engine_->Status().active_rooms;
+  } else if (remaining > 0) {
+    drain_deadline_.Arm(absl::Now() + deadline);
+  }
+  service_kit::LogInfo("draining (Drain RPC): no new rooms",
+                       {{"rooms", std::to_string(remaining)},
+                        {"deadline", absl::FormatDuration(deadline)}});
+  response->set_rooms_remaining(static_cast<uint32_t>(remaining));
   return grpc::Status::OK;
 }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "media_engine/control/drain_timer.h"
 #include "media_engine/engine/engine.h"
 #include "sotto/v1/media.grpc.pb.h"
 
@@ -13,7 +14,7 @@ namespace sotto::media {
 class MediaService final : public v1::MediaEngine::Service {
  public:
   // `engine` must outlive the service.
-  explicit MediaService(Engine* engine) : engine_(engine) {}
+  explicit MediaService(Engine* engine);
 
   grpc::Status AddLeg(grpc::ServerContext* context,
                       const v1::AddLegRequest* request,
@@ -49,12 +50,18 @@ class MediaService final : public v1::MediaEngine::Service {
                              const v1::GetEngineInfoRequest* request,
                              v1::EngineInfo* response) override;
 
-  // Set when the process drains; StreamTap readers end then.
-  void Shutdown() { shutting_down_ = true; }
+  // Set when the process drains; StreamTap readers end then. Also ends
+  // the deadline of a drain started by the Drain RPC (the process's own
+  // drain deletes the rooms itself).
+  void Shutdown();
 
  private:
+  void EndRoomsAtDrainDeadline();
+
   Engine* engine_;
   std::atomic<bool> shutting_down_{false};
+  // A Drain RPC's deadline: the rooms still live then are deleted.
+  DrainTimer drain_deadline_;
 };
 
 // Exposed for tests: the SDP media section for a leg's answer.

@@ -22,27 +22,46 @@ bool TapQueue::TryPush(const TapItem& item) {
   return true;
 }
 
-void TapQueue::Push(const TapItem& item) {
-  if (closed()) return;
-  if (pending_gap_ > 0) {
+void TapQueue::CountDropped(const TapItem& item) {
+  const int member = item.member >= 0 && item.member < kMaxRoomMembers
+                         ? item.member
+                         : 0;  // never happens: members index the leg table
+  PendingGap& gap = pending_[member];
+  if (gap.frames == 0 && gap.other_items == 0) {
+    gap.media_time = item.media_time;
+  }
+  if (item.kind == TapItem::Kind::kFrame) {
+    ++gap.frames;
+  } else {
+    ++gap.other_items;
+  }
+  pending_members_ |= uint32_t{1} << member;
+  dropped_total_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool TapQueue::FlushGaps() {
+  while (pending_members_ != 0) {
+    const int member = __builtin_ctz(pending_members_);
+    PendingGap& pending = pending_[member];
     TapItem gap;
     gap.kind = TapItem::Kind::kGap;
-    gap.member = item.member;
-    gap.media_time = item.media_time;
-    gap.frames_dropped = pending_gap_;
-    if (!TryPush(gap)) {
-      ++pending_gap_;
-      dropped_total_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    pending_gap_ = 0;
+    gap.member = member;
+    gap.media_time = pending.media_time;
+    gap.frames_dropped = pending.frames;
+    gap.other_items_dropped = pending.other_items;
+    gap.gap_cause = TapItem::GapCause::kReaderTooSlow;
+    if (!TryPush(gap)) return false;
+    pending = PendingGap{};
+    pending_members_ &= ~(uint32_t{1} << member);
   }
-  if (!TryPush(item)) {
-    ++pending_gap_;
-    dropped_total_.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  Wake();
+  return true;
+}
+
+void TapQueue::Push(const TapItem& item) {
+  if (closed()) return;
+  const uint64_t tail_before = tail_.load(std::memory_order_relaxed);
+  if (!FlushGaps() || !TryPush(item)) CountDropped(item);
+  if (tail_.load(std::memory_order_relaxed) != tail_before) Wake();
 }
 
 void TapQueue::Wake() {

@@ -10,6 +10,7 @@
 
 #include "media_engine/base/audio_frame.h"
 #include "media_engine/base/clock.h"
+#include "media_engine/mixer/routing_matrix.h"
 #include "media_engine/rtp/telephone_event.h"
 
 namespace sotto::media {
@@ -29,7 +30,10 @@ struct TapItem {
   AudioFrame samples{};
   bool concealed = false;
   rtp::TelephoneEvent event;
-  uint32_t frames_dropped = 0;  // kGap
+  // kGap: what this member (leg) lost: audio frames, and other items
+  // (telephone events, leg changes).
+  uint32_t frames_dropped = 0;
+  uint32_t other_items_dropped = 0;
   // kGap: why. A restarted stream (new SSRC: transfer, re-INVITE) loses
   // no frame here, but what follows is another stream: readers mark it.
   enum class GapCause : uint8_t { kReaderTooSlow, kStreamRestart };
@@ -37,8 +41,11 @@ struct TapItem {
 };
 
 // One reader's queue. Push runs on the worker, Pop on the reader's thread.
-// When full, Push drops the item and counts it; the next item that fits is
-// preceded by a kGap item telling the reader how many were lost.
+// When full, Push drops the item and counts it against the item's member.
+// Before the next item that fits, each member that lost items gets one kGap
+// item (its own member, the media time of its first lost item, how many
+// frames and other items it lost), so a recorder knows whose audio is
+// missing and where. Every pushed item is delivered or counted in a gap.
 class TapQueue {
  public:
   static constexpr size_t kCapacity = 512;  // ~3.4 s of a 3-party room
@@ -61,8 +68,18 @@ class TapQueue {
   }
 
  private:
+  struct PendingGap {
+    uint32_t frames = 0;
+    uint32_t other_items = 0;
+    Micros media_time = 0;  // of the first lost item
+  };
+
   bool TryPop(TapItem* item);
   bool TryPush(const TapItem& item);
+  // Pushes the pending gaps, lowest member first; false if one did not fit
+  // (it and those after it stay pending).
+  bool FlushGaps();
+  void CountDropped(const TapItem& item);
   void Wake();
 
   std::unique_ptr<std::array<TapItem, kCapacity>> items_;
@@ -71,7 +88,8 @@ class TapQueue {
   std::atomic<bool> reader_waiting_{false};
   std::atomic<bool> closed_{false};
   std::atomic<uint64_t> dropped_total_{0};
-  uint32_t pending_gap_ = 0;  // worker only
+  std::array<PendingGap, kMaxRoomMembers> pending_{};  // worker only
+  uint32_t pending_members_ = 0;  // worker only: bit m = pending_[m] is set
   int event_fd_ = -1;
 };
 

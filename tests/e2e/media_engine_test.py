@@ -12,7 +12,9 @@ gRPC control API, real UDP and independent peers.
   ControlApiTest   status codes and messages of the control API; bad keys
                    never appear in answers or logs.
   DrainTest        SIGTERM keeps live calls mixing until they end (or until
-                   the drain deadline), refuses new rooms, then exits 0.
+                   the drain deadline), refuses new rooms, then exits 0; the
+                   Drain RPC's deadline ends the rooms on time and leaves the
+                   process serving.
 
 The remaining arguments select test classes or methods (unittest syntax),
 so that each Bazel target runs one class and stays well under a minute.
@@ -32,6 +34,7 @@ import unittest
 import wave
 
 import grpc
+from google.protobuf import duration_pb2
 
 import service_harness as harness
 from sotto.v1 import common_pb2
@@ -669,6 +672,20 @@ class ControlApiTest(unittest.TestCase):
                          raised.exception.details())
         return raised.exception.details() or ""
 
+    def test_bad_flags_stop_the_engine_with_a_message(self):
+        for flag, fragment in [
+                ("--workers=-3", "--workers must be 0 (one per core) to 256"),
+                ("--capacity_rooms=0", "--capacity_rooms must be at least 1"),
+                ("--coalesce_us=-1", "--coalesce_us must be 0 (off) to 10000"),
+                ("--srtp_crypto=nss", "--srtp_crypto must be openssl or"),
+                ("--port_min=80", "--port_min/--port_max must be a range")]:
+            done = subprocess.run(
+                [BINARY, "--grpc_address=127.0.0.1:0",
+                 "--metrics_address=127.0.0.1:0", flag],
+                capture_output=True, text=True, timeout=30)
+            self.assertEqual(done.returncode, 1, flag)
+            self.assertIn(fragment, done.stderr + done.stdout, flag)
+
     def test_error_semantics(self):
         engine = self.engine
         with udp_socket() as peer:
@@ -853,6 +870,62 @@ class DrainTest(unittest.TestCase):
         self.assertEqual(engine.process.wait_exit(timeout=3), 0,
                          engine.process.log_text())
         self.assertLess(time.monotonic() - sigterm_at, 5.5)
+
+    def engine_info(self, engine):
+        return engine.stub.GetEngineInfo(media_pb2.GetEngineInfoRequest(),
+                                         timeout=RPC_TIMEOUT)
+
+    def test_drain_rpc_deadline_ends_the_rooms_and_the_engine_stays(self):
+        engine, room = self.start_call()
+        drained = engine.stub.Drain(
+            media_pb2.DrainRequest(
+                deadline=duration_pb2.Duration(seconds=2)),
+            timeout=RPC_TIMEOUT)
+        drain_at = time.monotonic()
+        self.assertEqual(drained.rooms_remaining, 1)
+        # The call goes on until the deadline, and not after it.
+        last = self.hear_customer_until(drain_at + 6)
+        self.assertGreaterEqual(last - drain_at, 1.5,
+                                "audio stopped before the Drain deadline")
+        self.assertLessEqual(last - drain_at, 2.6,
+                             "audio outlived the Drain deadline")
+        harness.wait_until(
+            lambda: not engine.stub.ListRooms(media_pb2.ListRoomsRequest(),
+                                              timeout=RPC_TIMEOUT).rooms,
+            3, what="the room ended at the Drain deadline")
+        info = self.engine_info(engine)
+        self.assertTrue(info.draining)
+        self.assertEqual((info.active_rooms, info.active_legs), (0, 0))
+        # Unlike SIGTERM, the RPC leaves the process serving (still refusing
+        # new rooms) for whoever stops it.
+        self.assertIsNone(engine.process.process.poll())
+        with self.assertRaises(grpc.RpcError) as raised:
+            engine.add_leg("another", "x", self.customer.getsockname()[1])
+        self.assertEqual(raised.exception.code(),
+                         grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertIn("drain deadline reached", engine.process.log_text())
+
+    def test_drain_rpc_with_a_zero_deadline_ends_rooms_before_it_answers(self):
+        engine, room = self.start_call()
+        with self.assertRaises(grpc.RpcError) as raised:
+            engine.stub.Drain(
+                media_pb2.DrainRequest(
+                    deadline=duration_pb2.Duration(seconds=-1)),
+                timeout=RPC_TIMEOUT)
+        self.assertEqual(raised.exception.code(),
+                         grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("deadline", raised.exception.details())
+        self.assertFalse(self.engine_info(engine).draining,
+                         "a refused Drain must change nothing")
+
+        drained = engine.stub.Drain(
+            media_pb2.DrainRequest(deadline=duration_pb2.Duration()),
+            timeout=RPC_TIMEOUT)
+        self.assertEqual(drained.rooms_remaining, 0)
+        self.assertEqual(self.engine_info(engine).active_rooms, 0)
+        self.assertFalse(
+            engine.stub.ListRooms(media_pb2.ListRoomsRequest(),
+                                  timeout=RPC_TIMEOUT).rooms)
 
 
 if __name__ == "__main__":

@@ -310,10 +310,24 @@ def analyse(scenario, heard):
     return results, failures
 
 
+def phase_seconds(text):
+    """Each phase must be long enough for the who-heard-whom analysis."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a number: %r" % text)
+    if not 3 <= value <= 60:
+        raise argparse.ArgumentTypeError(
+            "must be 3 to 60 seconds (the analysis needs a few seconds of "
+            "speech per phase); got %s" % text)
+    return value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--var_dir", default="var")
-    parser.add_argument("--phase_seconds", type=float, default=6.0)
+    parser.add_argument("--phase_seconds", type=phase_seconds, default=6.0,
+                        help="seconds per supervision phase (3 to 60)")
     parser.add_argument("--store", default="sqlite",
                         help='"sqlite" or a PostgreSQL DSN')
     args = parser.parse_args(argv)
@@ -411,4 +425,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # main's finally has stopped the services and the parties.
+        print("demo: interrupted; services stopped", file=sys.stderr)
+        sys.exit(130)

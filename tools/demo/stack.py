@@ -196,24 +196,31 @@ def stop_recorded(var_dir):
         return []
     with open(path) as f:
         recorded = json.load(f)
-    stopped = []
+    # SIGTERM to all at once (each drains on its own), then wait for all.
+    running = {}
     for name in reversed(SERVICES):
         pid = recorded.get(name, {}).get("pid")
         if not pid:
             continue
         try:
             os.kill(pid, signal.SIGTERM)
+            running[name] = pid
         except ProcessLookupError:
             continue
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+    stopped = list(running)
+    deadline = time.monotonic() + 10
+    while running and time.monotonic() < deadline:
+        for name, pid in list(running.items()):
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        else:
+                del running[name]
+        time.sleep(0.05)
+    for name, pid in running.items():  # did not stop within 10 s
+        try:
             os.kill(pid, signal.SIGKILL)
-        stopped.append(name)
+            stopped[stopped.index(name)] = name + " (killed after 10 s)"
+        except ProcessLookupError:
+            pass
     os.remove(path)
     return stopped

@@ -146,6 +146,13 @@ absl::Status FillOffer(const ParsedArgs& args, const std::string& prefix,
         v1::CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_80);
   }
   if (!key.empty()) offer->mutable_remote_key()->set_inline_key(key);
+  if (key.empty() && !args.Has(prefix + "suite")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", prefix,
+        "key is required: the remote's SRTP key (base64 master key and salt, "
+        "as in SDP's a=crypto inline:), or --",
+        prefix, "suite=plain-rtp for an unencrypted leg"));
+  }
   ASSIGN_OR_RETURN(int ptime, OptionalInt(args, prefix + "ptime", 0, 0, 200));
   offer->set_ptime_ms(ptime);
   ASSIGN_OR_RETURN(int pt, OptionalInt(args, prefix + "pt", 0, 0, 127));

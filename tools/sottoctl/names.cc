@@ -53,9 +53,9 @@ bool MatchesShape(absl::string_view text,
 absl::StatusOr<std::string> TenantParent(absl::string_view tenant) {
   if (tenant.empty()) {
     return absl::InvalidArgumentError(
-        "no tenant: no token was given (set SOTTO_TOKEN, --token or "
-        "--token_file) or it has no tenant claim; or pass --tenant (or "
-        "SOTTO_TENANT)");
+        "no tenant: pass --tenant (or set SOTTO_TENANT), or give a token "
+        "(SOTTO_TOKEN, --token or --token_file) that carries a \"tenant\" "
+        "claim; the token given, if any, has none or is not a JWT");
   }
   if (!ValidId(tenant)) {
     return absl::InvalidArgumentError(

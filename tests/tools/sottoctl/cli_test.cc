@@ -367,7 +367,7 @@ TEST_F(CliTest, RpcErrorsNameTheCodeTheMessageAndAHint) {
   script().Fail("CreateSupervision",
                 grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                              "no grant allows BARGE"));
-  result = Sottoctl({"supervise", "c-1", "--mode=barge"});
+  result = Sottoctl({"supervise", "c-1", "--mode=barge", "--suite=plain"});
   EXPECT_EQ(result.code, kExitRpcError);
   EXPECT_THAT(result.err,
               HasSubstr("PERMISSION_DENIED: no grant allows BARGE"));

@@ -132,6 +132,11 @@ TEST(UsageErrorTest, OperandsFlagsAndValuesAreChecked) {
   ExpectUsageError({"calls", "list", "--page_size=ten"}, "whole number");
   ExpectUsageError({"calls", "register", "c-1", "--agent=a"},
                    "--team is required");
+  ExpectUsageError({"supervise", "c-1", "--rtp=127.0.0.1:4000"},
+                   "--key is required: the remote's SRTP key");
+  ExpectUsageError({"calls", "register", "c-1", "--agent=a", "--team=t",
+                    "--customer_suite=plain"},
+                   "--agent_key is required");
   ExpectUsageError({"supervise", "c-1", "--rtp=127.0.0.1"}, "IP:PORT");
   ExpectUsageError({"supervise", "c-1", "--rtp=127.0.0.1:70000"},
                    "port must be 1..65535");

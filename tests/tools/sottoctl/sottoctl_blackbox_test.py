@@ -123,15 +123,24 @@ class SottoctlBlackboxTest(unittest.TestCase):
         self.assertIn("hint: set --token or SOTTO_TOKEN", done.stderr)
         self.assertEqual(done.stdout, "")
 
-        # A leg without a suite: the broker's own INVALID_ARGUMENT message,
-        # naming the field, reaches the person.
+        # The broker's own INVALID_ARGUMENT message, naming the field,
+        # reaches the person.
+        done = self.sottoctl(*self.register_args("register-bad"),
+                             "--attr=note=" + "x" * 300,
+                             token=self.integrator)
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn("INVALID_ARGUMENT: attributes: each entry at most",
+                      done.stderr)
+        self.assertIn("calls register --help", done.stderr)
+
+        # A leg with neither key nor suite is caught before the broker, by
+        # the flag's name.
         args = [a for a in self.register_args("register-bad")
                 if a != "--customer_suite=plain-rtp"]
         done = self.sottoctl(*args, token=self.integrator)
-        self.assertEqual(done.returncode, 1, done.stderr)
-        self.assertIn("INVALID_ARGUMENT: customer.media.remote_key.suite is "
-                      "required", done.stderr)
-        self.assertIn("calls register --help", done.stderr)
+        self.assertEqual(done.returncode, 2, done.stderr)
+        self.assertIn("--customer_key is required", done.stderr)
+        self.assertIn("--customer_suite=plain-rtp", done.stderr)
 
         # A usage error never reaches the broker: exit 2.
         done = self.sottoctl("supervise", CALL, "--mode=shout",
