@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace sotto::media {
