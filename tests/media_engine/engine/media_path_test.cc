@@ -1,9 +1,12 @@
-// The media path allocates nothing: once a room is set up, its workers mix,
-// protect, send RTCP and feed the tap without a single malloc. Every
-// allocation in the process goes through this binary's malloc (glibc lets
-// an executable interpose it for libsrtp, OpenSSL and libstdc++ alike), and
-// those made on engine threads are counted.
+// The media path allocates nothing and locks nothing: once a room is set
+// up, its workers mix, protect, send RTCP and feed the tap without a single
+// malloc or mutex. Every allocation and pthread lock in the process goes
+// through this binary's definitions (glibc lets an executable interpose
+// them for libsrtp, OpenSSL and libstdc++ alike), and those made on engine
+// threads are counted.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
@@ -24,6 +27,7 @@ void __libc_free(void* pointer);
 namespace {
 
 std::atomic<uint64_t> g_engine_thread_allocations{0};
+std::atomic<uint64_t> g_engine_thread_locks{0};
 // Threads the test owns (the main thread, the tap reader) are not counted:
 // only the engine's own threads are.
 thread_local bool t_test_thread = false;
@@ -34,9 +38,41 @@ inline void CountAllocation() {
   }
 }
 
+inline void CountLock() {
+  if (!t_test_thread) g_engine_thread_locks.fetch_add(1);
+}
+
+template <typename F>
+F Real(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
+using MutexFn = int (*)(pthread_mutex_t*);
+using RwlockFn = int (*)(pthread_rwlock_t*);
+// Resolved before main(), so no engine thread ever calls dlsym.
+const MutexFn real_mutex_lock = Real<MutexFn>("pthread_mutex_lock");
+const MutexFn real_mutex_trylock = Real<MutexFn>("pthread_mutex_trylock");
+const RwlockFn real_rdlock = Real<RwlockFn>("pthread_rwlock_rdlock");
+const RwlockFn real_wrlock = Real<RwlockFn>("pthread_rwlock_wrlock");
+
 }  // namespace
 
 extern "C" {
+int pthread_mutex_lock(pthread_mutex_t* mutex) {
+  CountLock();
+  return real_mutex_lock(mutex);
+}
+int pthread_mutex_trylock(pthread_mutex_t* mutex) {
+  CountLock();
+  return real_mutex_trylock(mutex);
+}
+int pthread_rwlock_rdlock(pthread_rwlock_t* lock) {
+  CountLock();
+  return real_rdlock(lock);
+}
+int pthread_rwlock_wrlock(pthread_rwlock_t* lock) {
+  CountLock();
+  return real_wrlock(lock);
+}
 void* malloc(size_t size) {
   CountAllocation();
   return __libc_malloc(size);
@@ -76,7 +112,7 @@ struct Caller {
   std::unique_ptr<SrtpPeer> peer;
 };
 
-TEST(MediaPathAllocationTest, WorkersAllocateNothingOnceCallsAreUnderWay) {
+TEST(MediaPathTest, WorkersAllocateAndLockNothingOnceCallsAreUnderWay) {
   t_test_thread = true;
   EngineOptions options;
   options.bind_ip = "127.0.0.1";
@@ -172,12 +208,16 @@ TEST(MediaPathAllocationTest, WorkersAllocateNothingOnceCallsAreUnderWay) {
   // buffers; allocations then are expected.
   ASSERT_GT(run(std::chrono::milliseconds(1500)), 0u);
   const uint64_t before = g_engine_thread_allocations.load();
-  // The hook is in effect: setting up did allocate on engine threads (the
-  // SRTP streams libsrtp makes on a leg's first packet, among others).
+  const uint64_t locks_before = g_engine_thread_locks.load();
+  // The hooks are in effect: setting up did allocate and lock on engine
+  // threads (libsrtp's streams on a leg's first packet; the task queue the
+  // control thread posts AddLeg and SetRouting through).
   ASSERT_GT(before, 0u) << "the malloc hook saw no engine-thread allocation";
+  ASSERT_GT(locks_before, 0u) << "the lock hook saw no engine-thread lock";
   const uint64_t tapped_before = tapped.load();
   const size_t heard = run(std::chrono::milliseconds(3000));
   const uint64_t allocations = g_engine_thread_allocations.load() - before;
+  const uint64_t locks = g_engine_thread_locks.load() - locks_before;
   reading.store(false);
   reader.join();
 
@@ -187,6 +227,7 @@ TEST(MediaPathAllocationTest, WorkersAllocateNothingOnceCallsAreUnderWay) {
   EXPECT_GT(tapped.load() - tapped_before, 3u * 100);
   EXPECT_EQ(allocations, 0u)
       << "engine threads allocated during steady-state media";
+  EXPECT_EQ(locks, 0u) << "engine threads took locks during steady-state media";
 }
 
 }  // namespace
