@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -104,6 +105,10 @@ struct Emission {
   int64_t slot;
   AudioFrame frame;
   Micros time;
+  // For a mixed frame: the exact, unbounded sum of gain x input over the
+  // inputs readable when it was mixed (what a limiter-free mixer would
+  // have had to fit into int16).
+  std::array<int, kSamplesPerFrame> true_sum{};
 };
 
 // Records everything the mixer emits and checks every mixed frame against
@@ -156,6 +161,7 @@ class Harness : public RoomMixerObserver {
     max_wait_[sink] = std::max(max_wait_[sink], max_input_wait);
     // The expected mix: gain x the tap's frame of every source, exactly.
     AudioFrame expected{};
+    std::array<int, kSamplesPerFrame> true_sum{};
     bool limited = false;
     for (int source = 0; source < kMaxRoomMembers; ++source) {
       const float gain = routing_.Gain(source, sink);
@@ -163,6 +169,7 @@ class Harness : public RoomMixerObserver {
       const SourceBuffer* buffer = mixer_.source(source);
       if (!buffer->Readable(slot)) continue;
       for (int i = 0; i < kSamplesPerFrame; ++i) {
+        true_sum[i] += static_cast<int>(gain * buffer->Frame(slot)[i]);
         const int sum =
             expected[i] + static_cast<int>(gain * buffer->Frame(slot)[i]);
         limited |= std::abs(sum) > 32767;
@@ -175,7 +182,7 @@ class Harness : public RoomMixerObserver {
     if (!first_after_switch_.count(sink)) {
       first_after_switch_[sink] = slot;
     }
-    out_[sink].push_back({slot, frame, now_});
+    out_[sink].push_back({slot, frame, now_, true_sum});
   }
 
   void OnSourceFrame(int source, int64_t slot, const AudioFrame& frame,
@@ -293,46 +300,91 @@ TEST(RoomMixerTest, ModeSwitchTakesEffectOnTheNextFrame) {
   EXPECT_LE(it->time, switch_at + kFrameMicros + 5000);
 }
 
-TEST(RoomMixerTest, FullScalePartiesAndABargingSupervisorNeverWrap) {
+// Runs `members` (all barging supervisors beyond the agent) sending in-phase
+// square waves of `amplitude`, and checks every sample every sink got
+// against the true (unbounded) sum of what it hears. Returns how many
+// samples would have changed sign had the sum wrapped in int16 in
+// `would_flip`, so the caller can assert the scenario is one in which a wrap
+// is visible.
+void ExpectNoWrap(const std::vector<int>& members, double amplitude,
+                  int* would_flip) {
   Harness h;
   h.check_exact_ = false;  // the limiter is expected to act
-  for (int m : {kCustomer, kAgent, kSupervisor, kSupervisor2}) h.Add(m);
-  h.SetRouting(DesignMatrix(
-      {{kSupervisor, Mode::kBarge}, {kSupervisor2, Mode::kBarge}}));
+  for (int m : members) h.Add(m);
+  std::vector<std::pair<int, Mode>> supervisors;
+  for (int m : members) {
+    if (m != kCustomer && m != kAgent) supervisors.push_back({m, Mode::kBarge});
+  }
+  h.SetRouting(DesignMatrix(supervisors));
   std::vector<Sender> loud;
   for (Sender s :
        {kCustomerVoice, kAgentVoice, kSupervisorVoice, kSupervisor2Voice}) {
-    s.amplitude = 32767;
+    if (std::find(members.begin(), members.end(), s.member) == members.end())
+      continue;
+    s.amplitude = amplitude;
     s.square = true;
     s.hz = 250;  // all in phase: the worst case for the sum
     s.phase = 0;
     loud.push_back(s);
   }
   h.Run(MakePackets(loud, kCall), kStart + kCall);
-  for (auto& [sink, frames] : h.out_) {
-    ASSERT_GT(frames.size(), 150u);
+
+  *would_flip = 0;
+  int overloaded = 0;
+  for (int sink : members) {
+    const auto& frames = h.out_[sink];
+    EXPECT_GT(frames.size(), 150u) << "sink " << sink;
     for (const Emission& e : frames) {
-      for (int16_t s : e.frame) {
-        ASSERT_LE(std::abs(static_cast<int>(s)), 32768) << "sink " << sink;
+      for (int i = 0; i < kSamplesPerFrame; ++i) {
+        const int truth = e.true_sum[i];
+        const int out = e.frame[i];
+        // The sign of the true sum, whatever the limiter did: a wrapped sum
+        // of two full-scale samples (65534 -> -2) fails here.
+        ASSERT_EQ(out > 0, truth > 0)
+            << "sink " << sink << " slot " << e.slot << " sample " << i << ": "
+            << out << " for a true sum of " << truth;
+        ASSERT_EQ(out < 0, truth < 0)
+            << "sink " << sink << " slot " << e.slot << " sample " << i << ": "
+            << out << " for a true sum of " << truth;
+        const bool wraps = truth > 32767 || truth < -32768;
+        if (wraps && (static_cast<int16_t>(truth) > 0) != (truth > 0)) {
+          ++*would_flip;
+        }
+        if (i < FrameCombiner::kAttackSamples) continue;
+        // Once the limiter has settled on the frame's gain, the loud sum is
+        // turned down to full scale (not clipped to nothing, not left over).
+        ASSERT_LE(std::abs(out), 32767) << "sink " << sink;
+        if (wraps) {
+          ++overloaded;
+          EXPECT_GE(std::abs(out), 32000)
+              << "sink " << sink << " slot " << e.slot << " sample " << i
+              << ": the limiter should hold an overloaded sum near full "
+                 "scale, got "
+              << out << " for " << truth;
+        }
       }
     }
   }
-  // Wrap-around would flip signs; the limited mix follows the inputs' sign.
-  const auto& customer = h.out_[kCustomer];
-  const auto& agent_tap = h.tap_[kAgent];
-  std::map<int64_t, const AudioFrame*> agent_by_slot;
-  for (const Emission& e : agent_tap) agent_by_slot[e.slot] = &e.frame;
-  int compared = 0;
-  for (const Emission& e : customer) {
-    auto found = agent_by_slot.find(e.slot);
-    if (found == agent_by_slot.end()) continue;
-    for (int i = FrameCombiner::kAttackSamples; i < kSamplesPerFrame; ++i) {
-      if ((*found->second)[i] == 0) continue;
-      ASSERT_EQ(e.frame[i] > 0, (*found->second)[i] > 0);
-      ++compared;
-    }
-  }
-  EXPECT_GT(compared, 10000);
+  EXPECT_GT(overloaded, 10000);
+}
+
+TEST(RoomMixerTest, FullScalePartiesAndABargingSupervisorNeverWrap) {
+  // Customer, agent and a barging supervisor, all at full scale: every
+  // sink hears two in-phase sources summing to +-65534, which int16 would
+  // wrap to -+2. Most overloaded samples must be ones a wrap would flip,
+  // or the sign check above could not see it.
+  int flips = 0;
+  ExpectNoWrap({kCustomer, kAgent, kSupervisor}, 32767, &flips);
+  EXPECT_GT(flips, 10000);
+}
+
+TEST(RoomMixerTest, ThreeLoudSourcesIntoOneSinkNeverWrap) {
+  // Four members (two barging supervisors): every sink hears three. Three
+  // full-scale sources sum to 98301, which wraps to 32765 with the same
+  // sign, so use 21845 each: 65535 wraps to -1.
+  int flips = 0;
+  ExpectNoWrap({kCustomer, kAgent, kSupervisor, kSupervisor2}, 21845, &flips);
+  EXPECT_GT(flips, 10000);
 }
 
 TEST(RoomMixerTest, FramesAreMixedTheMomentTheirInputsArrive) {
