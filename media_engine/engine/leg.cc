@@ -426,6 +426,7 @@ void Leg::HandleRtcp(absl::Span<uint8_t> packet, const net::SocketAddress& from,
     Drop(DropReason::kMalformedRtcp);
     return;
   }
+  ++stats_.rtcp_packets_received;
   if (collector.have_sender_report) {
     receive_stats_.OnSenderReport(collector.sender_ntp, now);
   }

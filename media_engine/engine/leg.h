@@ -62,6 +62,10 @@ struct LegStats {
   uint64_t send_failures = 0;
   uint64_t telephone_events = 0;
   uint64_t comfort_noise_packets = 0;
+  // RTCP compounds that authenticated (SRTCP) and parsed; the failures are
+  // under drops. With packets_received and the pre-parse drops this
+  // accounts for every datagram the leg read.
+  uint64_t rtcp_packets_received = 0;
   uint64_t ssrc_changes = 0;
   uint64_t latches = 0;
   int64_t packets_lost = 0;
