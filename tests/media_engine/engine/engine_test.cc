@@ -4,8 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
 #include <map>
 #include <random>
 #include <thread>
@@ -91,6 +95,52 @@ class EngineTest : public ::testing::Test {
         *net::SocketAddress::Parse("127.0.0.1", description->rtp_port));
     parties_[leg] = std::move(party);
     return *parties_[leg];
+  }
+
+  // A plain-RTP leg (no keys) whose peer is told to the engine up front.
+  Party& AddPlain(const std::string& leg, int16_t level,
+                  AudioCodec codec = AudioCodec::kPcmu) {
+    auto party = std::make_unique<Party>();
+    party->leg = leg;
+    party->level = level;
+    party->peer = std::make_unique<SrtpPeer>(std::nullopt, std::nullopt);
+    LegSpec spec;
+    spec.room_id = "room-1";
+    spec.leg_id = leg;
+    spec.config.leg_id = leg;
+    spec.config.remote_rtp = party->peer->address();
+    spec.config.telephone_event_payload_type = 101;
+    spec.config.codec = codec;
+    spec.config.payload_type = codec == AudioCodec::kPcmu ? 0 : 8;
+    auto description = engine_->AddLeg(spec);
+    EXPECT_TRUE(description.ok()) << description.status();
+    party->description = *description;
+    party->peer->set_alaw(codec == AudioCodec::kPcma);
+    party->peer->set_target(
+        *net::SocketAddress::Parse("127.0.0.1", description->rtp_port));
+    parties_[leg] = std::move(party);
+    return *parties_[leg];
+  }
+
+  // Polls the room's stats until `done` holds for the leg or `timeout`
+  // passes; returns the last snapshot (the caller asserts on it).
+  LegStats WaitForLeg(
+      const std::string& leg_id,
+      const std::function<bool(const LegStats&)>& done,
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    LegStats leg;
+    do {
+      auto stats = engine_->GetStats("room-1");
+      if (stats.ok() && !stats->empty() && stats->front().legs.count(leg_id)) {
+        leg = stats->front().legs.at(leg_id);
+        if (done(leg)) break;
+      }
+      // A poll interval, not a wait for an event: each poll costs the
+      // worker a task.
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return leg;
   }
 
   // docs/design.md's matrix for customer, agent and one supervisor.
@@ -518,6 +568,353 @@ TEST_F(EngineTest, HundredThousandHostilePacketsNeitherCrashNorTouchTheCall) {
   EXPECT_LE(dropped, 100000u);
   EXPECT_LE(leg.drops[static_cast<int>(DropReason::kLate)], kLateAllowed);
   EXPECT_EQ(*leg.remote, agent.peer->address());
+}
+
+// What the kernel dropped for want of receive buffer on the UDP socket bound
+// to 127.0.0.1:`port` (the last column of /proc/net/udp), or -1 if the
+// socket is not listed.
+int64_t KernelDrops(uint16_t port) {
+  std::FILE* file = std::fopen("/proc/net/udp", "r");
+  if (file == nullptr) return -1;
+  char line[512];
+  char wanted[32];
+  std::snprintf(wanted, sizeof(wanted), "0100007F:%04X", port);
+  int64_t drops = -1;
+  while (std::fgets(line, sizeof(line), file) != nullptr) {
+    if (std::strstr(line, wanted) == nullptr) continue;
+    std::string text(line);
+    text.erase(text.find_last_not_of(" \n") + 1);
+    drops = std::stoll(text.substr(text.find_last_of(' ') + 1));
+    break;
+  }
+  std::fclose(file);
+  return drops;
+}
+
+// What the engine must do with a hostile packet, known by construction.
+enum class Fate {
+  kUnknown,  // random bytes, bit flips: any one outcome
+  kNotRtp,
+  kMalformedRtp,
+  kMalformedRtcp,
+  kRtcp,  // well-formed RTCP, parsed
+  kAudio,
+  kComfortNoise,
+  kTelephoneEvent,
+  kMalformedTelephoneEvent,
+  kUnknownPayloadType,
+  kBadPayloadSize,
+};
+constexpr int kFateCount = 11;
+
+// Builds hostile packets for a plain-RTP leg: everything that can come from
+// the peer's own address, where no source check or rate limit stands
+// between the packet and the parsers.
+class HostilePackets {
+ public:
+  explicit HostilePackets(uint32_t engine_ssrc) : engine_ssrc_(engine_ssrc) {}
+
+  Fate Next(std::vector<uint8_t>* packet) {
+    packet->clear();
+    switch (rng_() % 16) {
+      case 0: {  // version 0, 1 or 3
+        Audio(packet, 0, 160);
+        const uint8_t version = std::array<uint8_t, 3>{0, 1, 3}[rng_() % 3];
+        (*packet)[0] = static_cast<uint8_t>(version << 6 | (rng_() & 0x3f));
+        return Fate::kNotRtp;
+      }
+      case 1:  // a header cut short (2..11 bytes; RTP by its first bytes)
+        Audio(packet, 0, 160);
+        packet->resize(2 + rng_() % 10);
+        return Fate::kMalformedRtp;
+      case 2: {  // a CSRC count running past the end
+        const int count = 1 + static_cast<int>(rng_() % 15);
+        Audio(packet, 0, 0);
+        (*packet)[0] = static_cast<uint8_t>(0x80 | count);
+        packet->resize(12 + 4 * count - 1 - rng_() % (4 * count));
+        return Fate::kMalformedRtp;
+      }
+      case 3: {  // an extension whose length runs past the end
+        Audio(packet, 0, 0);
+        (*packet)[0] |= 0x10;
+        const uint16_t words = static_cast<uint16_t>(1 + rng_() % 0xffff);
+        const size_t body = std::min<size_t>(4u * words - 1, rng_() % 200);
+        packet->insert(packet->end(),
+                       {0xBE, 0xDE, static_cast<uint8_t>(words >> 8),
+                        static_cast<uint8_t>(words)});
+        packet->resize(packet->size() + body, 0x11);
+        return Fate::kMalformedRtp;
+      }
+      case 4: {  // padding of 0, or longer than the payload
+        Audio(packet, 0, 1 + rng_() % 160);
+        (*packet)[0] |= 0x20;
+        packet->back() = rng_() % 2
+                             ? 0
+                             : static_cast<uint8_t>(std::min<size_t>(
+                                   255, packet->size() - 12 + 1 + rng_() % 50));
+        return Fate::kMalformedRtp;
+      }
+      case 5: {  // RTCP whose length field runs past the datagram
+        const size_t size = 4 + 4 * (rng_() % 8);
+        packet->resize(size);
+        for (auto& b : *packet) b = static_cast<uint8_t>(rng_());
+        (*packet)[0] = static_cast<uint8_t>(0x80 | (rng_() & 0x1f));
+        (*packet)[1] = static_cast<uint8_t>(200 + rng_() % 5);
+        const uint16_t words = static_cast<uint16_t>(size / 4 + rng_() % 100);
+        (*packet)[2] = static_cast<uint8_t>(words >> 8);
+        (*packet)[3] = static_cast<uint8_t>(words);
+        return Fate::kMalformedRtcp;
+      }
+      case 6: {  // well-formed RTCP: a receiver report with nonsense in it,
+                 // about the engine's stream or another
+        rtp::RtcpReportBlock block;
+        block.source_ssrc = rng_() % 2 ? engine_ssrc_ : rng_();
+        block.fraction_lost = static_cast<uint8_t>(rng_());
+        block.jitter = rng_();
+        block.last_sr = rng_();
+        block.delay_since_last_sr = rng_();
+        packet->resize(64);
+        packet->resize(rtp::WriteRtcpReceiverReport(
+            rng_(), absl::MakeConstSpan(&block, 1), absl::MakeSpan(*packet)));
+        return Fate::kRtcp;
+      }
+      case 7: {  // telephone event of the wrong length
+        size_t length = rng_() % 20;
+        if (length >= 4 && length % 4 == 0) ++length;
+        Audio(packet, 101, length);
+        return Fate::kMalformedTelephoneEvent;
+      }
+      case 8: {  // a well-formed telephone event, new or repeated
+        Audio(packet, 101, 4 * (1 + rng_() % 3));
+        return Fate::kTelephoneEvent;
+      }
+      case 9:  // comfort noise of any size
+        Audio(packet, 13, rng_() % 40);
+        return Fate::kComfortNoise;
+      case 10:  // a payload type nobody negotiated (never 0, 13 or 101)
+        Audio(packet,
+              static_cast<uint8_t>(
+                  std::array<int, 4>{8, 18, 96, 127}[rng_() % 4]),
+              160);
+        return Fate::kUnknownPayloadType;
+      case 11:  // audio with no payload, or over 120 ms
+        Audio(packet, 0, rng_() % 2 ? 0 : 961 + rng_() % 400);
+        return Fate::kBadPayloadSize;
+      case 12: {  // audio with CSRCs, an extension and valid padding, with
+                  // the peer's SSRC or another, at any timestamp
+        Audio(packet, 0, 0);
+        (*packet)[0] = static_cast<uint8_t>(0x80 | 0x20 | 0x10 | 2);
+        packet->resize(12 + 8);  // two CSRCs
+        packet->insert(packet->end(), {0xBE, 0xDE, 0, 1, 0x10, 0xAA, 0, 0});
+        const size_t payload = 1 + rng_() % 480;
+        for (size_t i = 0; i < payload; ++i) {
+          packet->push_back(static_cast<uint8_t>(rng_()));
+        }
+        const uint8_t pad = static_cast<uint8_t>(1 + rng_() % 8);
+        packet->resize(packet->size() + pad, 0);
+        packet->back() = pad;
+        return Fate::kAudio;
+      }
+      case 13:  // plain audio, the peer's stream or a jump in it
+        Audio(packet, 0, 160);
+        return Fate::kAudio;
+      case 14: {  // a valid packet with bits flipped
+        Audio(packet, static_cast<uint8_t>(rng_() % 2 ? 0 : 101), 160);
+        const int flips = 1 + static_cast<int>(rng_() % 4);
+        for (int f = 0; f < flips; ++f) {
+          (*packet)[rng_() % packet->size()] ^= 1 << (rng_() % 8);
+        }
+        return Fate::kUnknown;
+      }
+      default:  // random bytes
+        packet->resize(1 + rng_() % 400);
+        for (auto& b : *packet) b = static_cast<uint8_t>(rng_());
+        return Fate::kUnknown;
+    }
+  }
+
+ private:
+  // An RTP packet of `payload_type` with `payload` random bytes: the
+  // peer's SSRC mostly, with sequence and timestamp mostly in order.
+  void Audio(std::vector<uint8_t>* packet, uint8_t payload_type,
+             size_t payload) {
+    rtp::RtpHeaderFields fields;
+    fields.payload_type = payload_type;
+    fields.marker = rng_() % 8 == 0;
+    switch (rng_() % 8) {
+      case 0:
+        fields.ssrc = rng_();
+        fields.sequence_number = static_cast<uint16_t>(rng_());
+        fields.timestamp = rng_();
+        break;
+      case 1:
+        sequence_ += static_cast<uint16_t>(rng_());
+        timestamp_ += rng_();
+        [[fallthrough]];
+      default:
+        fields.ssrc = 0x5EED;
+        fields.sequence_number = sequence_++;
+        fields.timestamp = timestamp_;
+        timestamp_ += 160;
+    }
+    packet->resize(12 + payload);
+    rtp::WriteRtpHeader(fields, absl::MakeSpan(*packet));
+    for (size_t i = 12; i < packet->size(); ++i) {
+      (*packet)[i] = static_cast<uint8_t>(rng_());
+    }
+  }
+
+  std::mt19937 rng_{29};
+  uint32_t engine_ssrc_;
+  uint16_t sequence_ = 7;
+  uint32_t timestamp_ = 99;
+};
+
+TEST_F(EngineTest,
+       HostilePacketsFromTheLatchedPeerOfAPlainLegAreAllAccountedFor) {
+  Party& customer = Add("customer", 1000);
+  Party& agent = Add("agent", 2000);
+  // The supervisor's leg is plain RTP, and its own (latched) address is the
+  // attacker: nothing stands between the packets and the RTP, RTCP and
+  // RFC 4733 parsers, the jitter buffer and the mixer. Whispering, its
+  // garbage is mixed into what the agent hears.
+  Party& supervisor = AddPlain("supervisor", kSilent);
+  Route("whisper");
+  const uint16_t port = supervisor.description.rtp_port;
+  ASSERT_GE(KernelDrops(port), 0) << "no /proc/net/udp entry for the leg";
+  const int64_t kernel_drops_before = KernelDrops(port);
+  SrtpPeer& attacker = *supervisor.peer;
+  attacker.Send(std::vector<int16_t>(kSamplesPerFrame, 0));  // latch
+  uint64_t sent_ok = 1;
+  std::array<uint64_t, kFateCount> fates{};
+  fates[static_cast<int>(Fate::kAudio)] = 1;
+  // The engine's SSRC towards the supervisor, for report blocks about it:
+  // its first packet carries it.
+  uint32_t engine_ssrc = 0;
+  Run(std::chrono::milliseconds(200), [&](int) {
+    for (const ReceivedPacket& p : supervisor.heard) engine_ssrc = p.ssrc;
+  });
+  ASSERT_NE(engine_ssrc, 0u);
+  supervisor.heard.clear();
+  customer.heard.clear();
+  agent.heard.clear();
+
+  HostilePackets hostile(engine_ssrc);
+  // 20 packets a millisecond for five seconds from the supervisor's socket,
+  // on their own thread so the phones keep their pace; the main thread
+  // only reads that socket.
+  const net::SocketAddress target =
+      *net::SocketAddress::Parse("127.0.0.1", port);
+  std::atomic<bool> flooding{true};
+  std::thread flood([&] {
+    std::vector<uint8_t> packet;
+    const auto start = std::chrono::steady_clock::now();
+    for (int ms = 0; ms < 5000; ++ms) {
+      std::this_thread::sleep_until(start + std::chrono::milliseconds(ms));
+      for (int i = 0; i < 20; ++i) {
+        const Fate fate = hostile.Next(&packet);
+        if (attacker.socket().SendTo(packet, target)) {
+          ++sent_ok;
+          ++fates[static_cast<int>(fate)];
+        }
+      }
+    }
+    flooding = false;
+  });
+  Run(std::chrono::milliseconds(5200));
+  flood.join();
+  ASSERT_FALSE(flooding);
+  EXPECT_GT(sent_ok, 99'000u);
+
+  // Every datagram the kernel delivered ends in exactly one place:
+  // accepted as RTP (packets_received, which includes those refused after
+  // parsing for their payload), accepted as RTCP, or dropped before
+  // parsing under a reason. The kernel's own receive-buffer drops for the
+  // socket are read from /proc/net/udp, so the sum is exact.
+  auto accounted = [&](const LegStats& leg) {
+    uint64_t total = leg.packets_received + leg.rtcp_packets_received;
+    for (DropReason reason :
+         {DropReason::kTruncated, DropReason::kNotRtp,
+          DropReason::kMalformedRtp, DropReason::kSrtpAuth,
+          DropReason::kSrtpReplay, DropReason::kSrtpOther,
+          DropReason::kForeignSource, DropReason::kMalformedRtcp,
+          DropReason::kRtcpAuth, DropReason::kRateLimited}) {
+      total += leg.drops[static_cast<int>(reason)];
+    }
+    return total;
+  };
+  int64_t kernel_drops = 0;
+  const LegStats leg = WaitForLeg("supervisor", [&](const LegStats& l) {
+    kernel_drops = KernelDrops(port) - kernel_drops_before;
+    return accounted(l) + static_cast<uint64_t>(kernel_drops) >= sent_ok;
+  });
+  std::cerr << DescribeLeg("supervisor") << " kernel_drops=" << kernel_drops
+            << " rtcp=" << leg.rtcp_packets_received << "\n";
+  EXPECT_EQ(accounted(leg) + static_cast<uint64_t>(kernel_drops), sent_ok);
+  // Nothing came from anywhere else, so nothing is foreign or rate-limited.
+  EXPECT_EQ(leg.drops[static_cast<int>(DropReason::kForeignSource)], 0u);
+  EXPECT_EQ(leg.drops[static_cast<int>(DropReason::kRateLimited)], 0u);
+  // Each kind of packet landed where it belongs: at least what was sent of
+  // it minus what the kernel shed, at most that plus what the random
+  // packets could add.
+  const uint64_t unknown = fates[static_cast<int>(Fate::kUnknown)];
+  const uint64_t shed = static_cast<uint64_t>(kernel_drops);
+  auto expect_between = [&](uint64_t actual, Fate fate, const char* what) {
+    const uint64_t sent = fates[static_cast<int>(fate)];
+    EXPECT_GE(actual + shed, sent) << what;
+    EXPECT_LE(actual, sent + unknown) << what;
+    EXPECT_GT(sent, 3000u) << what;  // the kind was exercised
+  };
+  auto drops = [&](DropReason r) { return leg.drops[static_cast<int>(r)]; };
+  expect_between(drops(DropReason::kNotRtp), Fate::kNotRtp, "not_rtp");
+  expect_between(drops(DropReason::kMalformedRtp), Fate::kMalformedRtp,
+                 "malformed_rtp");
+  expect_between(drops(DropReason::kMalformedRtcp), Fate::kMalformedRtcp,
+                 "malformed_rtcp");
+  expect_between(leg.rtcp_packets_received, Fate::kRtcp, "rtcp");
+  expect_between(drops(DropReason::kMalformedTelephoneEvent),
+                 Fate::kMalformedTelephoneEvent, "malformed_telephone_event");
+  expect_between(drops(DropReason::kUnknownPayloadType),
+                 Fate::kUnknownPayloadType, "unknown_payload_type");
+  expect_between(drops(DropReason::kBadPayloadSize), Fate::kBadPayloadSize,
+                 "bad_payload_size");
+  expect_between(leg.comfort_noise_packets, Fate::kComfortNoise,
+                 "comfort_noise");
+  // The leg still sends to, and listens to, the one address it latched.
+  EXPECT_EQ(leg.latches, 1u);
+  ASSERT_TRUE(leg.remote.has_value());
+  EXPECT_EQ(*leg.remote, attacker.address());
+
+  // The call itself is untouched: the customer and the agent hear each
+  // other exactly, and the supervisor hears them both exactly.
+  EXPECT_GE(ShareExactly(customer.heard, 5, Q(Q(2000))), kExact)
+      << Levels(customer.heard);
+  EXPECT_GE(ShareExactly(supervisor.heard, 5, Q(Q(1000) + Q(2000))), kExact)
+      << Levels(supervisor.heard);
+  ASSERT_GT(customer.heard.size(), 240u);
+  // The agent's mix carries the garbage: it may wait for that source as
+  // for any jittery one, at most the jitter allowance (plus the frame in
+  // flight), but its stream never stops or skips.
+  const size_t lag_frames =
+      static_cast<size_t>(SourceBufferConfig{}.max_allowance / kFrameMicros) +
+      2;
+  EXPECT_GE(agent.heard.size() + lag_frames, customer.heard.size());
+  // Every outgoing stream stays one stream: same SSRC, sequence +1,
+  // timestamp +160 per packet.
+  for (Party* p : {&customer, &agent, &supervisor}) {
+    for (size_t i = 1; i < p->heard.size(); ++i) {
+      ASSERT_EQ(p->heard[i].ssrc, p->heard[0].ssrc) << p->leg;
+      ASSERT_EQ(static_cast<uint16_t>(p->heard[i].sequence -
+                                      p->heard[i - 1].sequence),
+                1)
+          << p->leg;
+      ASSERT_EQ(p->heard[i].timestamp - p->heard[i - 1].timestamp, 160u)
+          << p->leg;
+    }
+  }
+  const LegStats agent_leg =
+      engine_->GetStats("room-1")->front().legs.at("agent");
+  EXPECT_LE(agent_leg.drops[static_cast<int>(DropReason::kLate)], kLateAllowed);
 }
 
 TEST_F(EngineTest, SsrcChangeOnALegIsAGapInTheTap) {
