@@ -69,7 +69,8 @@ class EngineTest : public ::testing::Test {
   Party& Add(
       const std::string& leg, int16_t level,
       srtp::SrtpCryptoSuite suite = srtp::SrtpCryptoSuite::kAesCm128HmacSha1_80,
-      AudioCodec codec = AudioCodec::kPcmu, int ptime_ms = 20) {
+      AudioCodec codec = AudioCodec::kPcmu, int ptime_ms = 20,
+      const std::function<void(LegSpec&)>& customize = nullptr) {
     auto party = std::make_unique<Party>();
     party->leg = leg;
     party->level = level;
@@ -86,6 +87,7 @@ class EngineTest : public ::testing::Test {
     spec.config.codec = codec;
     spec.config.payload_type = codec == AudioCodec::kPcmu ? 0 : 8;
     spec.config.ptime_ms = ptime_ms;
+    if (customize) customize(spec);
     auto description = engine_->AddLeg(spec);
     EXPECT_TRUE(description.ok()) << description.status();
     party->description = *description;
@@ -446,6 +448,94 @@ TEST_F(EngineTest, RtcpReportsFlowBothWaysAndGiveRoundTripAndRemoteLoss) {
   EXPECT_LT(leg.rtt_ms, 1000.0);
   EXPECT_EQ(leg.drops[static_cast<int>(DropReason::kRtcpAuth)], 0u);
   EXPECT_EQ(leg.drops[static_cast<int>(DropReason::kMalformedRtcp)], 0u);
+}
+
+TEST_F(EngineTest, WithoutRtcpMuxReportsTravelOnTheRtcpPortsBothWays) {
+  // The customer's phone does not mux: its RTCP socket is another port, told
+  // to the engine as the remote RTCP address.
+  SrtpPeer phone_rtcp(std::nullopt, std::nullopt);
+  Party& customer =
+      Add("customer", 1000, srtp::SrtpCryptoSuite::kAesCm128HmacSha1_80,
+          AudioCodec::kPcmu, 20, [&](LegSpec& spec) {
+            spec.config.rtcp_mux = false;
+            spec.config.remote_rtcp = phone_rtcp.address();
+          });
+  Party& agent = Add("agent", 2000);
+  Route("listen");
+  const uint16_t engine_rtcp_port = customer.description.rtcp_port;
+  ASSERT_NE(engine_rtcp_port, customer.description.rtp_port);
+  phone_rtcp.SetKeys(customer.send_key, customer.description.config.local_key);
+  phone_rtcp.set_target(
+      *net::SocketAddress::Parse("127.0.0.1", engine_rtcp_port));
+
+  // Our sender reports reach the phone's RTCP port, from ours.
+  auto receive = *srtp::SrtpSession::Create(
+      srtp::SrtpDirection::kInbound, *customer.description.config.local_key);
+  ReportCollector collector;
+  int from_rtcp_port = 0, from_elsewhere = 0;
+  // When the newest SR was read: it was sent at most one tick before.
+  std::chrono::steady_clock::time_point last_sr_read;
+  Run(std::chrono::milliseconds(600), [&](int) {
+    uint8_t buffer[2048];
+    net::SocketAddress from;
+    for (ptrdiff_t n; (n = phone_rtcp.socket().ReceiveFrom(
+                           absl::MakeSpan(buffer), &from)) >= 0;) {
+      (from.port() == engine_rtcp_port ? from_rtcp_port : from_elsewhere)++;
+      size_t length = static_cast<size_t>(n);
+      ASSERT_EQ(receive.UnprotectRtcp(absl::MakeSpan(buffer), &length),
+                srtp::SrtpResult::kOk);
+      const int before = collector.sender_reports;
+      ASSERT_EQ(rtp::ParseRtcpCompound(absl::MakeConstSpan(buffer, length),
+                                       &collector),
+                rtp::RtcpParseError::kOk);
+      if (collector.sender_reports > before) {
+        last_sr_read = std::chrono::steady_clock::now();
+      }
+    }
+  });
+  EXPECT_GE(collector.sender_reports, 1);
+  EXPECT_GE(from_rtcp_port, 1);
+  EXPECT_EQ(from_elsewhere, 0);
+  EXPECT_GT(collector.sender.packet_count, 10u);
+  ASSERT_FALSE(collector.blocks.empty());
+  EXPECT_EQ(collector.blocks.back().source_ssrc, customer.peer->ssrc());
+  // ...and none to its RTP port, where the audio goes on as usual.
+  EXPECT_TRUE(customer.peer->rtcp.empty());
+  EXPECT_GE(ShareExactly(customer.heard, 10, Q(Q(2000))), kExact);
+  EXPECT_GE(ShareExactly(agent.heard, 10, Q(Q(1000))), kExact);
+
+  // The phone's receiver report, sent from its RTCP port to ours, gives the
+  // leg a round trip (LSR of our newest SR; DLSR 0, so the round trip is
+  // that SR's age when the report arrives) and the remote loss.
+  rtp::RtcpReportBlock block;
+  block.source_ssrc = collector.sender.ssrc;
+  block.fraction_lost = 13;
+  block.last_sr = rtp::CompactNtp(collector.sender.ntp_timestamp);
+  block.delay_since_last_sr = 0;
+  std::vector<uint8_t> rr(256);
+  rr.resize(rtp::WriteRtcpReceiverReport(customer.peer->ssrc(),
+                                         absl::MakeConstSpan(&block, 1),
+                                         absl::MakeSpan(rr)));
+  ASSERT_FALSE(rr.empty());
+  const auto sent_at = std::chrono::steady_clock::now();
+  phone_rtcp.SendRtcp(rr);
+  const LegStats leg = WaitForLeg("customer", [](const LegStats& l) {
+    return l.rtcp_packets_received > 0;
+  });
+  const auto answered_by = std::chrono::steady_clock::now();
+  auto ms = [](auto d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+  };
+  EXPECT_EQ(leg.rtcp_packets_received, 1u);
+  EXPECT_EQ(leg.drops[static_cast<int>(DropReason::kRtcpAuth)], 0u);
+  EXPECT_EQ(leg.drops[static_cast<int>(DropReason::kMalformedRtcp)], 0u);
+  EXPECT_NEAR(leg.remote_fraction_lost, 13.0 / 256, 1e-9);
+  // The SR was sent before it was read and at most a tick (20 ms) earlier;
+  // the report arrived between sending it and seeing its effect. 1 ms of
+  // slack for the two clocks (realtime NTP in the engine, steady here).
+  EXPECT_GE(leg.rtt_ms, ms(sent_at - last_sr_read) - 1.0);
+  EXPECT_LE(leg.rtt_ms, ms(answered_by - last_sr_read) + 20.0 + 1.0);
+  EXPECT_GT(leg.rtt_ms, 0.0);
 }
 
 TEST_F(EngineTest, LegsWithDifferentCodecsAndPacketTimesShareARoom) {
