@@ -130,6 +130,7 @@ RoomSnapshot Room::Snapshot() const {
   }
   snapshot.frames_mixed = mixer_.frames_mixed();
   snapshot.frames_skipped = mixer_.frames_skipped();
+  snapshot.frames_mixed_at_deadline = mixer_.frames_mixed_at_deadline();
   return snapshot;
 }
 

@@ -23,6 +23,7 @@ struct RoomSnapshot {
   std::array<std::optional<LegStats>, kMaxRoomMembers> legs;
   uint64_t frames_mixed = 0;
   uint64_t frames_skipped = 0;
+  uint64_t frames_mixed_at_deadline = 0;
   std::array<uint64_t, kMaxRoomMembers> frames_concealed{};
 };
 

@@ -96,6 +96,12 @@ class RoomMixer {
   // Counters.
   uint64_t frames_mixed() const { return frames_mixed_; }
   uint64_t frames_skipped() const { return frames_skipped_; }
+  // Of frames_mixed(), those with an input that was final only because its
+  // deadline passed (concealed): mixed at the deadline rather than as soon
+  // as every input was in.
+  uint64_t frames_mixed_at_deadline() const {
+    return frames_mixed_at_deadline_;
+  }
 
  private:
   struct Member {
@@ -125,6 +131,7 @@ class RoomMixer {
   AudioFrame extra_frame_{};
   uint64_t frames_mixed_ = 0;
   uint64_t frames_skipped_ = 0;
+  uint64_t frames_mixed_at_deadline_ = 0;
 };
 
 }  // namespace sotto::media

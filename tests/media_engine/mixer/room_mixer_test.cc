@@ -430,6 +430,40 @@ TEST(RoomMixerTest, FramesAreMixedTheMomentTheirInputsArrive) {
   EXPECT_GT(checked, 190);
 }
 
+TEST(RoomMixerTest, FramesWaitingForALostPacketAreCountedAsMixedAtTheDeadline) {
+  auto run = [](int lose_every) {
+    Harness h;
+    for (int m : {kCustomer, kAgent, kSupervisor}) h.Add(m);
+    h.SetRouting(DesignMatrix({{kSupervisor, Mode::kListen}}));
+    std::vector<Packet> packets =
+        MakePackets({kCustomerVoice, kAgentVoice, kSupervisorVoice}, kCall);
+    int lost = 0;
+    if (lose_every > 0) {
+      // Every n-th agent packet after the first second never arrives.
+      int index = 0;
+      packets.erase(std::remove_if(packets.begin(), packets.end(),
+                                   [&](const Packet& p) {
+                                     if (p.member != kAgent) return false;
+                                     const bool drop =
+                                         ++index > 50 &&
+                                         index % lose_every == 0 && index < 190;
+                                     lost += drop;
+                                     return drop;
+                                   }),
+                    packets.end());
+    }
+    h.Run(packets, kStart + kCall);
+    return std::make_pair(lost, h.mixer_.frames_mixed_at_deadline());
+  };
+  // A clean call: every frame is mixed the moment its inputs are in.
+  EXPECT_EQ(run(0).second, 0u);
+  // Each lost agent packet is one concealed frame, which the two sinks
+  // that hear the agent (customer and supervisor) each mix at its deadline.
+  const auto [lost, at_deadline] = run(10);
+  ASSERT_GT(lost, 10);
+  EXPECT_EQ(at_deadline, 2u * static_cast<uint64_t>(lost));
+}
+
 TEST(RoomMixerTest, ASinkThatHearsNobodyStillGetsFiftyFramesASecond) {
   Harness h;
   h.Add(kCustomer);
