@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "tests/media_engine/engine/srtp_peer.h"
@@ -199,6 +200,17 @@ class EngineTest : public ::testing::Test {
     return total == 0 ? 0.0 : static_cast<double>(exact) / total;
   }
 
+  // Waits until the leg has received every audio packet its peer sent
+  // (sequence numbers start at 1000), so nothing is in flight.
+  void WaitUntilReceivedAll(const Party& party) {
+    const uint64_t sent =
+        static_cast<uint16_t>(party.peer->sequence() - uint16_t{1000});
+    const LegStats leg = WaitForLeg(party.leg, [&](const LegStats& l) {
+      return l.packets_received >= sent;
+    });
+    ASSERT_EQ(leg.packets_received, sent) << DescribeLeg(party.leg);
+  }
+
   std::string DescribeLeg(const std::string& leg_id) {
     auto stats = engine_->GetStats("room-1");
     if (!stats.ok()) return stats.status().ToString();
@@ -359,6 +371,240 @@ TEST_F(EngineTest, AsymmetricRtpLegSendsWhereItWasToldNotWhereItHears) {
   const LegStats& leg = stats->front().legs.at("agent");
   EXPECT_EQ(leg.latches, 0u);
   EXPECT_EQ(*leg.remote, listener.peer->address());
+}
+
+TEST_F(EngineTest, ALegWithNoRemoteLearnsItFromItsFirstAuthenticatedPacket) {
+  Party& customer = Add("customer", 1000);
+  // The integrator does not know where the agent's phone is (behind NAT):
+  // the leg waits for it.
+  Party& agent =
+      Add("agent", kSilent, srtp::SrtpCryptoSuite::kAesCm128HmacSha1_80,
+          AudioCodec::kPcmu, 20,
+          [](LegSpec& spec) { spec.config.remote_rtp.reset(); });
+  Route("listen");
+  EXPECT_FALSE(agent.description.latched_remote.has_value());
+  // Someone without the key gets there first: not authenticated, so the
+  // leg neither latches on to it nor sends it anything.
+  SrtpPeer stranger(*srtp::SrtpKeyMaterial::Generate(
+                        srtp::SrtpCryptoSuite::kAesCm128HmacSha1_80),
+                    std::nullopt);
+  stranger.set_target(
+      *net::SocketAddress::Parse("127.0.0.1", agent.description.rtp_port));
+  size_t stranger_heard = 0;
+  Run(std::chrono::milliseconds(300), [&](int) {
+    stranger.Send(std::vector<int16_t>(kSamplesPerFrame, -5000));
+    stranger_heard += stranger.Drain().size();
+  });
+  LegStats leg = engine_->GetStats("room-1")->front().legs.at("agent");
+  EXPECT_FALSE(leg.remote.has_value());
+  EXPECT_EQ(leg.latches, 0u);
+  EXPECT_EQ(leg.packets_sent, 0u);  // nowhere to send the mix
+  EXPECT_GE(leg.drops[static_cast<int>(DropReason::kSrtpAuth)], 10u);
+  EXPECT_EQ(stranger_heard, 0u);
+  EXPECT_TRUE(agent.heard.empty());
+  // The phone speaks: its first packet authenticates, the leg latches on to
+  // its address and the mix follows at once.
+  agent.level = 2000;
+  Run(std::chrono::milliseconds(600));
+  leg = engine_->GetStats("room-1")->front().legs.at("agent");
+  ASSERT_TRUE(leg.remote.has_value());
+  EXPECT_EQ(*leg.remote, agent.peer->address());
+  EXPECT_EQ(leg.latches, 1u);
+  ASSERT_GT(agent.heard.size(), 20u);
+  EXPECT_GE(ShareExactly(agent.heard, 5, Q(Q(1000))), kExact);
+  EXPECT_GE(ShareExactly(customer.heard, 15, Q(Q(2000))), kExact);
+  EXPECT_EQ(stranger.Drain().size(), 0u);
+  const auto rooms = engine_->ListRooms();
+  ASSERT_EQ(rooms.size(), 1u);
+  for (const LegDescription& d : rooms[0].legs) {
+    if (d.leg_id != "agent") continue;
+    ASSERT_TRUE(d.latched_remote.has_value());
+    EXPECT_EQ(*d.latched_remote, agent.peer->address());
+  }
+}
+
+TEST_F(EngineTest, UpdateLegWithANewAddressSendsTheMixThere) {
+  Party& customer = Add("customer", 1000);
+  Party& agent = Add("agent", 2000);
+  Route("listen");
+  Run(std::chrono::milliseconds(400));
+  // The agent's phone moves (the integrator learned it from signalling).
+  // Let what it already sent arrive first: a packet from the old address
+  // after the update would, being authenticated, latch the leg back.
+  agent.level = kSilent;
+  WaitUntilReceivedAll(agent);
+  auto moved = std::make_unique<SrtpPeer>(agent.send_key,
+                                          agent.description.config.local_key);
+  moved->set_target(
+      *net::SocketAddress::Parse("127.0.0.1", agent.description.rtp_port));
+  moved->set_sequence(agent.peer->sequence());
+  moved->set_timestamp(agent.peer->timestamp());
+  LegUpdate update;
+  update.remote_rtp = moved->address();
+  auto updated = engine_->UpdateLeg("room-1", "agent", update);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(*updated->config.remote_rtp, moved->address());
+  // What was mixed before the update is already in the old socket.
+  agent.peer->Drain();
+  std::vector<ReceivedPacket> at_new;
+  size_t at_old = 0;
+  Run(std::chrono::milliseconds(400), [&](int) {
+    auto heard = moved->Drain();
+    at_new.insert(at_new.end(), heard.begin(), heard.end());
+    at_old += agent.peer->Drain().size();
+  });
+  EXPECT_EQ(at_old, 0u);
+  ASSERT_GT(at_new.size(), 15u);
+  // Before it has said a word, the new address hears the customer.
+  EXPECT_GE(ShareExactly(at_new, 0, Q(Q(1000))), kExact);
+  // It speaks from there too; the customer hears it.
+  const net::SocketAddress new_address = moved->address();
+  agent.peer = std::move(moved);
+  agent.level = 2000;
+  customer.heard.clear();
+  Run(std::chrono::milliseconds(400));
+  EXPECT_GE(ShareExactly(customer.heard, 5, Q(Q(2000))), kExact);
+  const LegStats leg = engine_->GetStats("room-1")->front().legs.at("agent");
+  EXPECT_EQ(*leg.remote, new_address);
+}
+
+TEST_F(EngineTest, UpdateLegFromPcmuToPcmaChangesWhatTheLegSendsAndHears) {
+  Party& customer = Add("customer", 1000);
+  Party& agent = Add("agent", 2000);
+  Route("listen");
+  Run(std::chrono::milliseconds(400));
+  // A re-INVITE moves the customer to PCMA (payload type 8).
+  customer.level = kSilent;
+  WaitUntilReceivedAll(customer);
+  LegUpdate update;
+  update.codec = AudioCodec::kPcma;
+  update.payload_type = 8;
+  auto updated = engine_->UpdateLeg("room-1", "customer", update);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->config.codec, AudioCodec::kPcma);
+  const std::vector<ReceivedPacket> before = customer.heard;
+  auto flushed = customer.peer->Drain();  // mixed before the update: PCMU
+  for (const ReceivedPacket& p : flushed) EXPECT_EQ(p.payload_type, 0);
+  customer.heard.clear();
+  customer.peer->set_alaw(true);
+  customer.level = 1000;
+  agent.heard.clear();
+  Run(std::chrono::milliseconds(600));
+  auto alaw = [](int v) {
+    return codec::AlawToLinear(codec::LinearToAlaw(static_cast<int16_t>(v)));
+  };
+  // A-law and mu-law give different values here, so audio still encoded
+  // as mu-law would not pass for A-law.
+  ASSERT_NE(alaw(Q(2000)), Q(Q(2000)));
+  ASSERT_GT(customer.heard.size(), 25u);
+  for (const ReceivedPacket& p : customer.heard) {
+    ASSERT_EQ(p.payload_type, 8);
+  }
+  EXPECT_GE(ShareExactly(customer.heard, 0, alaw(Q(2000))), kExact)
+      << Levels(customer.heard);
+  // The engine decodes the customer's A-law for the agent.
+  EXPECT_GE(ShareExactly(agent.heard, 5, Q(alaw(1000))), kExact)
+      << Levels(agent.heard);
+  const LegStats leg = engine_->GetStats("room-1")->front().legs.at("customer");
+  EXPECT_EQ(leg.drops[static_cast<int>(DropReason::kUnknownPayloadType)], 0u);
+  // The outgoing stream stayed one stream through the change.
+  std::vector<ReceivedPacket> all = before;
+  all.insert(all.end(), flushed.begin(), flushed.end());
+  all.insert(all.end(), customer.heard.begin(), customer.heard.end());
+  for (size_t i = 1; i < all.size(); ++i) {
+    ASSERT_EQ(all[i].ssrc, all[0].ssrc);
+    ASSERT_EQ(static_cast<uint16_t>(all[i].sequence - all[i - 1].sequence), 1);
+  }
+}
+
+TEST_F(EngineTest, RotatingTheLocalKeyTakesEffectOnTheNextPacket) {
+  Party& customer = Add("customer", 1000);
+  Add("agent", 2000);
+  Route("listen");
+  Run(std::chrono::milliseconds(400));
+  const srtp::SrtpKeyMaterial old_key = *customer.description.config.local_key;
+  LegUpdate update;
+  update.rotate_local_key = true;
+  auto updated = engine_->UpdateLeg("room-1", "customer", update);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  ASSERT_TRUE(updated->config.local_key.has_value());
+  const srtp::SrtpKeyMaterial new_key = *updated->config.local_key;
+  EXPECT_NE(new_key, old_key);
+  EXPECT_EQ(new_key.suite(), old_key.suite());
+  // Everything protected before the update is in the socket already.
+  customer.peer->Drain();
+  customer.heard.clear();
+  const int undecryptable = customer.peer->undecryptable;
+  // A phone still on the old key can read nothing from now on...
+  Run(std::chrono::milliseconds(300));
+  EXPECT_TRUE(customer.heard.empty());
+  EXPECT_GE(customer.peer->undecryptable - undecryptable, 10);
+  // ...and one given the new key reads everything.
+  customer.peer->SetKeys(customer.send_key, new_key);
+  const int after_switch = customer.peer->undecryptable;
+  Run(std::chrono::milliseconds(400));
+  EXPECT_EQ(customer.peer->undecryptable, after_switch);
+  ASSERT_GT(customer.heard.size(), 15u);
+  EXPECT_GE(ShareExactly(customer.heard, 0, Q(Q(2000))), kExact);
+}
+
+TEST_F(EngineTest, ListRoomsShowsTheRoomsLegsAndRoutingThatExist) {
+  Party& customer = Add("customer", 1000);
+  Party& agent = Add("agent", 2000);
+  Party& other = Add("other", 500, srtp::SrtpCryptoSuite::kAesCm128HmacSha1_80,
+                     AudioCodec::kPcmu, 20,
+                     [](LegSpec& spec) { spec.room_id = "room-2"; });
+  Route("listen");
+  Run(std::chrono::milliseconds(200));
+  auto by_id = [](const std::vector<RoomDescription>& rooms) {
+    std::map<std::string, RoomDescription> out;
+    for (const RoomDescription& r : rooms) out[r.room_id] = r;
+    return out;
+  };
+  auto legs_of = [](const RoomDescription& room) {
+    std::map<std::string, LegDescription> out;
+    for (const LegDescription& l : room.legs) out[l.leg_id] = l;
+    return out;
+  };
+  auto rooms = by_id(engine_->ListRooms());
+  ASSERT_EQ(rooms.size(), 2u);
+  ASSERT_EQ(rooms.count("room-1"), 1u);
+  ASSERT_EQ(rooms.count("room-2"), 1u);
+  auto legs = legs_of(rooms["room-1"]);
+  ASSERT_EQ(legs.size(), 2u);
+  for (Party* p : {&customer, &agent}) {
+    ASSERT_EQ(legs.count(p->leg), 1u) << p->leg;
+    const LegDescription& d = legs[p->leg];
+    EXPECT_EQ(d.room_id, "room-1");
+    EXPECT_EQ(d.rtp_port, p->description.rtp_port);
+    ASSERT_TRUE(d.latched_remote.has_value()) << p->leg;
+    EXPECT_EQ(*d.latched_remote, p->peer->address());
+    EXPECT_GT(d.stats.packets_received, 0u);
+  }
+  EXPECT_EQ(rooms["room-1"].routing_generation, 1u);
+  std::set<std::pair<std::string, std::string>> routes;
+  for (const RoutingEntry& e : rooms["room-1"].routing) {
+    if (e.gain > 0) routes.insert({e.source_leg_id, e.sink_leg_id});
+  }
+  EXPECT_EQ(routes, (std::set<std::pair<std::string, std::string>>{
+                        {"customer", "agent"}, {"agent", "customer"}}));
+  auto legs2 = legs_of(rooms["room-2"]);
+  ASSERT_EQ(legs2.size(), 1u);
+  EXPECT_EQ(legs2["other"].rtp_port, other.description.rtp_port);
+  EXPECT_TRUE(rooms["room-2"].routing.empty());
+  EXPECT_EQ(rooms["room-2"].routing_generation, 0u);
+
+  // A removed leg and a deleted room are gone from the listing, and so is
+  // routing that named the leg.
+  ASSERT_TRUE(engine_->RemoveLeg("room-1", "agent").ok());
+  ASSERT_TRUE(engine_->DeleteRoom("room-2").ok());
+  rooms = by_id(engine_->ListRooms());
+  ASSERT_EQ(rooms.size(), 1u);
+  legs = legs_of(rooms["room-1"]);
+  ASSERT_EQ(legs.size(), 1u);
+  EXPECT_EQ(legs.count("customer"), 1u);
+  EXPECT_TRUE(rooms["room-1"].routing.empty());
+  EXPECT_EQ(engine_->Status().active_legs, 1);
 }
 
 TEST_F(EngineTest, RekeyingHasNoAudibleGap) {
