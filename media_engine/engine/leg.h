@@ -86,6 +86,8 @@ class LegHost {
                           absl::Span<const int16_t> samples, bool in_order,
                           Micros now) = 0;
   virtual void OnLegStreamRestart(int member) = 0;
+  // The peer sent comfort noise (RFC 3389): it is silent from now on.
+  virtual void OnLegComfortNoise(int member, Micros now) = 0;
   virtual void OnLegTelephoneEvent(int member, const rtp::TelephoneEvent& event,
                                    uint32_t rtp_timestamp, Micros now) = 0;
 };

@@ -187,6 +187,12 @@ void Room::OnLegStreamRestart(int member) {
   PushTap(gap, false);
 }
 
+void Room::OnLegComfortNoise(int member, Micros now) {
+  now_ = now;
+  mixer_.OnSourceSilent(member, now);
+  Reschedule();
+}
+
 void Room::OnLegTelephoneEvent(int member, const rtp::TelephoneEvent& event,
                                uint32_t rtp_timestamp, Micros now) {
   (void)rtp_timestamp;

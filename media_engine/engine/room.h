@@ -61,6 +61,7 @@ class Room final : public RoomMixerObserver, public LegHost, public net::Timer {
                   absl::Span<const int16_t> samples, bool in_order,
                   Micros now) override;
   void OnLegStreamRestart(int member) override;
+  void OnLegComfortNoise(int member, Micros now) override;
   void OnLegTelephoneEvent(int member, const rtp::TelephoneEvent& event,
                            uint32_t rtp_timestamp, Micros now) override;
   // net::Timer

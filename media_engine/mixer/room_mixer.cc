@@ -57,6 +57,12 @@ void RoomMixer::OnStreamRestart(int member) {
   if (members_[member]) members_[member]->source.Restart();
 }
 
+void RoomMixer::OnSourceSilent(int member, Micros now) {
+  if (members_[member] == nullptr) return;
+  members_[member]->source.Silence();
+  MixReady(now);
+}
+
 void RoomMixer::EmitTap(int member) {
   Member& m = *members_[member];
   const SourceBuffer& source = m.source;

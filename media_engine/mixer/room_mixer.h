@@ -75,6 +75,9 @@ class RoomMixer {
                                   bool in_order, Micros now);
   // The member's stream restarted (SSRC change): re-anchor on its next packet.
   void OnStreamRestart(int member);
+  // The member signalled silence (comfort noise): sinks stop waiting for
+  // it, and every frame that was waiting only for it is mixed now.
+  void OnSourceSilent(int member, Micros now);
 
   // Conceals what is overdue and mixes what is due. Call at NextWakeup().
   void Process(Micros now);

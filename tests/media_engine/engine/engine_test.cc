@@ -1336,6 +1336,53 @@ TEST_F(EngineTest, TapDeliversEachSourceAndTelephoneEventsButNeverMixesThem) {
   (void)customer;
 }
 
+TEST_F(EngineTest, ComfortNoiseIsCountedNeverMixedAndEndsTheWaitAtOnce) {
+  Party& customer = Add("customer", 1000);
+  Party& agent = Add("agent", 2000);
+  Route("listen");
+  // The customer talks, then falls silent the RFC 3389 way: a comfort
+  // noise packet (payload type 13, one noise-level byte) instead of the
+  // next audio packet, and another every 100 ms.
+  int comfort_noise_sent = 0;
+  Run(std::chrono::milliseconds(1200), [&](int tick) {
+    if (tick == 29) customer.level = kSilent;  // from tick 30 on
+    if (tick >= 29 && (tick - 29) % 5 == 0) {
+      customer.peer->Send(std::vector<int16_t>(1, 500), /*payload_type=*/13);
+      ++comfort_noise_sent;
+    }
+  });
+  const LegStats leg = engine_->GetStats("room-1")->front().legs.at("customer");
+  EXPECT_EQ(leg.comfort_noise_packets,
+            static_cast<uint64_t>(comfort_noise_sent));
+  EXPECT_EQ(leg.drops[static_cast<int>(DropReason::kUnknownPayloadType)], 0u);
+  EXPECT_EQ(leg.drops[static_cast<int>(DropReason::kBadPayloadSize)], 0u);
+  // The agent hears the customer's audio, then silence at once: no
+  // concealment fading out the last frame (the customer said it was silent,
+  // so its frames are not waited for and concealed), and never the noise
+  // byte decoded as audio.
+  ASSERT_GT(agent.heard.size(), 50u);
+  size_t voice = 0, silence = 0, other = 0;
+  bool silent_yet = false;
+  for (size_t i = 5; i < agent.heard.size(); ++i) {
+    for (int16_t v : agent.heard[i].samples) {
+      if (v == Q(Q(1000)) && !silent_yet) {
+        ++voice;
+      } else if (v == 0) {
+        silent_yet = true;
+        ++silence;
+      } else {
+        ++other;
+      }
+    }
+  }
+  EXPECT_GT(voice, 20u * kSamplesPerFrame);
+  EXPECT_GT(silence, 20u * kSamplesPerFrame);
+  EXPECT_LE(static_cast<double>(other),
+            (1.0 - kExact) * static_cast<double>(voice + silence + other))
+      << Levels(agent.heard);
+  EXPECT_GE(ShareExactly(customer.heard, 15, Q(Q(2000))), kExact);
+}
+
 TEST_F(EngineTest, BadRequestsGetClearErrors) {
   Add("customer", 1000);
   LegSpec duplicate;

@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -462,6 +463,55 @@ TEST(RoomMixerTest, FramesWaitingForALostPacketAreCountedAsMixedAtTheDeadline) {
   const auto [lost, at_deadline] = run(10);
   ASSERT_GT(lost, 10);
   EXPECT_EQ(at_deadline, 2u * static_cast<uint64_t>(lost));
+}
+
+// Runs customer, agent and a listening supervisor; the agent stops talking
+// after two seconds, signalling comfort noise (or not) 1 ms after its last
+// packet. Returns how many of the supervisor's frames after the agent's
+// last audio were mixed later than the customer's input for them arrived.
+int SupervisorFramesDelayedAfterAgentFallsSilent(bool comfort_noise) {
+  Harness h;
+  for (int m : {kCustomer, kAgent, kSupervisor}) h.Add(m);
+  h.SetRouting(DesignMatrix({{kSupervisor, Mode::kListen}}));
+  Sender agent = kAgentVoice;
+  agent.stop_after_packets = 100;
+  const std::vector<Packet> packets =
+      MakePackets({kCustomerVoice, agent, kSupervisorVoice}, kCall);
+  Micros last_agent = 0;
+  for (const Packet& p : packets) {
+    if (p.member == kAgent) last_agent = std::max(last_agent, p.arrival);
+  }
+  std::map<Micros, std::function<void()>> at;
+  if (comfort_noise) {
+    at[last_agent + 1000] = [&] { h.mixer_.OnSourceSilent(kAgent, h.now_); };
+  }
+  h.Run(packets, kStart + kCall, at);
+  std::map<int64_t, Micros> customer_arrival;
+  for (const Emission& e : h.tap_[kCustomer]) customer_arrival[e.slot] = e.time;
+  int64_t last_agent_slot = 0;
+  for (const Emission& e : h.tap_[kAgent]) {
+    if (!h.mixer_.source(kAgent)->Concealed(e.slot) && e.time <= last_agent) {
+      last_agent_slot = std::max(last_agent_slot, e.slot);
+    }
+  }
+  int delayed = 0, checked = 0;
+  for (const Emission& e : h.out_[kSupervisor]) {
+    if (e.slot <= last_agent_slot + 1) continue;  // the CN's own frame
+    auto found = customer_arrival.find(e.slot);
+    if (found == customer_arrival.end()) continue;
+    ++checked;
+    delayed += e.time > found->second;
+  }
+  EXPECT_GT(checked, 80);
+  return delayed;
+}
+
+TEST(RoomMixerTest, ASourceThatSignalsComfortNoiseIsNotWaitedFor) {
+  // Without comfort noise the supervisor's frames wait for the silent
+  // agent's deadlines until the agent times out (120 ms)...
+  EXPECT_GT(SupervisorFramesDelayedAfterAgentFallsSilent(false), 3);
+  // ...with it, every frame goes out the moment the customer's audio is in.
+  EXPECT_EQ(SupervisorFramesDelayedAfterAgentFallsSilent(true), 0);
 }
 
 TEST(RoomMixerTest, ASinkThatHearsNobodyStillGetsFiftyFramesASecond) {
