@@ -187,6 +187,26 @@ class EngineTest : public ::testing::Test {
     }
   }
 
+  // A sink's outgoing stream is one RTP stream whatever its inputs did: one
+  // SSRC, sequence numbers +1 and timestamps +160 (20 ms) per packet, and
+  // the marker bit only on the first packet (Leg::SendFrame marks the start
+  // and a skipped slot, and the room skips slots only when its worker
+  // stalls for over 200 ms).
+  static void ExpectOneContinuousStream(const Party& party) {
+    const std::vector<ReceivedPacket>& heard = party.heard;
+    ASSERT_FALSE(heard.empty()) << party.leg;
+    EXPECT_TRUE(heard.front().marker) << party.leg;
+    for (size_t i = 1; i < heard.size(); ++i) {
+      ASSERT_EQ(heard[i].ssrc, heard[0].ssrc) << party.leg << " packet " << i;
+      ASSERT_EQ(
+          static_cast<uint16_t>(heard[i].sequence - heard[i - 1].sequence), 1)
+          << party.leg << " packet " << i;
+      ASSERT_EQ(heard[i].timestamp - heard[i - 1].timestamp, 160u)
+          << party.leg << " packet " << i;
+      ASSERT_FALSE(heard[i].marker) << party.leg << " packet " << i;
+    }
+  }
+
   // Share of packets since `from` whose every sample equals `expected`.
   static double ShareExactly(const std::vector<ReceivedPacket>& heard,
                              size_t from, int16_t expected) {
@@ -830,6 +850,52 @@ TEST_F(EngineTest, AnSsrcChangeMidCallIsFollowedAtOnce) {
     off += !exact;
   }
   EXPECT_LE(off, 1u) << Levels(customer.heard);
+  // Neither sink's stream noticed: the customer's (fed by the restarted
+  // stream) and the agent's go on as one stream each.
+  ExpectOneContinuousStream(customer);
+  ExpectOneContinuousStream(agent);
+}
+
+TEST_F(EngineTest, HoldAndResumeOfASourceLeaveEverySinkStreamContinuous) {
+  Party& customer = Add("customer", 1000);
+  Party& agent = Add("agent", 2000);
+  Add("supervisor", 300);
+  Route("whisper");
+  // The agent puts the call on hold: its phone sends nothing for 600 ms,
+  // then resumes the same stream, its timestamps having moved on by the
+  // hold's length (as a phone's sampling clock does) and its sequence
+  // numbers continuing.
+  Run(std::chrono::milliseconds(1600), [&](int tick) {
+    if (tick == 19) agent.level = kSilent;  // ticks 20..49 silent
+    if (tick == 49) {
+      agent.peer->set_timestamp(agent.peer->timestamp() +
+                                30 * kSamplesPerFrame);
+      agent.level = 2000;
+    }
+  });
+  for (const auto& [leg, party] : parties_) ExpectOneContinuousStream(*party);
+  // What the customer heard: the agent, silence through the hold (after
+  // the fade), the agent again.
+  const auto& heard = customer.heard;
+  ASSERT_GT(heard.size(), 70u);
+  auto all = [](const ReceivedPacket& p, int16_t v) {
+    return std::all_of(p.samples.begin(), p.samples.end(),
+                       [&](int16_t s) { return s == v; });
+  };
+  size_t first_silent = heard.size(), resumed = heard.size();
+  for (size_t i = 10; i < heard.size(); ++i) {
+    if (first_silent == heard.size() && all(heard[i], 0)) first_silent = i;
+    if (first_silent < heard.size() && resumed == heard.size() &&
+        all(heard[i], Q(Q(2000)))) {
+      resumed = i;
+    }
+  }
+  ASSERT_LT(first_silent, heard.size()) << Levels(heard);
+  ASSERT_LT(resumed, heard.size()) << Levels(heard);
+  // About 600 ms of hold, give or take the fade and a frame of alignment.
+  EXPECT_NEAR(static_cast<double>(resumed - first_silent), 30.0, 7.0)
+      << Levels(heard);
+  EXPECT_GE(ShareExactly(heard, resumed, Q(Q(2000))), kExact) << Levels(heard);
 }
 
 TEST_F(EngineTest, HundredThousandHostilePacketsNeitherCrashNorTouchTheCall) {
