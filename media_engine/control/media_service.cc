@@ -484,6 +484,7 @@ grpc::Status MediaService::GetStats(grpc::ServerContext*,
     v1::RoomStats* out = response->add_rooms();
     out->set_room_id(room.room_id);
     out->set_frames_mixed(room.frames_mixed);
+    out->set_frames_mixed_at_deadline(room.frames_mixed_at_deadline);
     for (const auto& [leg_id, leg] : room.legs) {
       FillQuality(leg, &(*out->mutable_legs())[leg_id]);
     }

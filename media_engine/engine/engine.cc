@@ -365,6 +365,7 @@ absl::StatusOr<std::vector<RoomStatsDescription>> Engine::GetStats(
     stats.room_id = id;
     stats.frames_mixed = snapshot.frames_mixed;
     stats.frames_skipped = snapshot.frames_skipped;
+    stats.frames_mixed_at_deadline = snapshot.frames_mixed_at_deadline;
     for (const auto& [leg_id, leg] : room.legs) {
       if (snapshot.legs[leg.member])
         stats.legs[leg_id] = *snapshot.legs[leg.member];

@@ -99,6 +99,9 @@ struct RoomStatsDescription {
   std::map<std::string, LegStats> legs;
   uint64_t frames_mixed = 0;
   uint64_t frames_skipped = 0;
+  // Of frames_mixed, those mixed at an input's deadline (it was concealed)
+  // rather than as soon as every input was in.
+  uint64_t frames_mixed_at_deadline = 0;
 };
 
 struct EngineStatus {

@@ -367,8 +367,10 @@ void Leg::HandleRtp(absl::Span<uint8_t> packet, const net::SocketAddress& from,
       host_->OnLegTelephoneEvent(member_, event, view.timestamp(), now);
     }
   } else if (payload_type == kComfortNoisePayloadType) {
-    // Comfort noise is silence to us: the source stops being waited for.
+    // Comfort noise is silence to us (never mixed as audio): the source
+    // stops being waited for.
     ++stats_.comfort_noise_packets;
+    host_->OnLegComfortNoise(member_, now);
   } else {
     Drop(DropReason::kUnknownPayloadType);
   }
@@ -426,6 +428,7 @@ void Leg::HandleRtcp(absl::Span<uint8_t> packet, const net::SocketAddress& from,
     Drop(DropReason::kMalformedRtcp);
     return;
   }
+  ++stats_.rtcp_packets_received;
   if (collector.have_sender_report) {
     receive_stats_.OnSenderReport(collector.sender_ntp, now);
   }

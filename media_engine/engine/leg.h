@@ -62,6 +62,10 @@ struct LegStats {
   uint64_t send_failures = 0;
   uint64_t telephone_events = 0;
   uint64_t comfort_noise_packets = 0;
+  // RTCP compounds that authenticated (SRTCP) and parsed; the failures are
+  // under drops. With packets_received and the pre-parse drops this
+  // accounts for every datagram the leg read.
+  uint64_t rtcp_packets_received = 0;
   uint64_t ssrc_changes = 0;
   uint64_t latches = 0;
   int64_t packets_lost = 0;
@@ -82,6 +86,8 @@ class LegHost {
                           absl::Span<const int16_t> samples, bool in_order,
                           Micros now) = 0;
   virtual void OnLegStreamRestart(int member) = 0;
+  // The peer sent comfort noise (RFC 3389): it is silent from now on.
+  virtual void OnLegComfortNoise(int member, Micros now) = 0;
   virtual void OnLegTelephoneEvent(int member, const rtp::TelephoneEvent& event,
                                    uint32_t rtp_timestamp, Micros now) = 0;
 };

@@ -130,6 +130,7 @@ RoomSnapshot Room::Snapshot() const {
   }
   snapshot.frames_mixed = mixer_.frames_mixed();
   snapshot.frames_skipped = mixer_.frames_skipped();
+  snapshot.frames_mixed_at_deadline = mixer_.frames_mixed_at_deadline();
   return snapshot;
 }
 
@@ -184,6 +185,12 @@ void Room::OnLegStreamRestart(int member) {
   gap.media_time = mixer_.timeline().SlotAtOrAfter(now_) * kFrameMicros;
   gap.gap_cause = TapItem::GapCause::kStreamRestart;
   PushTap(gap, false);
+}
+
+void Room::OnLegComfortNoise(int member, Micros now) {
+  now_ = now;
+  mixer_.OnSourceSilent(member, now);
+  Reschedule();
 }
 
 void Room::OnLegTelephoneEvent(int member, const rtp::TelephoneEvent& event,

@@ -23,6 +23,7 @@ struct RoomSnapshot {
   std::array<std::optional<LegStats>, kMaxRoomMembers> legs;
   uint64_t frames_mixed = 0;
   uint64_t frames_skipped = 0;
+  uint64_t frames_mixed_at_deadline = 0;
   std::array<uint64_t, kMaxRoomMembers> frames_concealed{};
 };
 
@@ -60,6 +61,7 @@ class Room final : public RoomMixerObserver, public LegHost, public net::Timer {
                   absl::Span<const int16_t> samples, bool in_order,
                   Micros now) override;
   void OnLegStreamRestart(int member) override;
+  void OnLegComfortNoise(int member, Micros now) override;
   void OnLegTelephoneEvent(int member, const rtp::TelephoneEvent& event,
                            uint32_t rtp_timestamp, Micros now) override;
   // net::Timer

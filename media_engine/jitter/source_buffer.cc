@@ -147,12 +147,21 @@ SourceBuffer::PutResult SourceBuffer::Put(uint32_t rtp_timestamp,
       }
     }
   }
+  const int64_t pos = anchor_slot_ * kSamplesPerFrame + (ts - anchor_ts_);
+  const int64_t last_slot = FloorDiv(pos + n - 1, kSamplesPerFrame);
+  if (last_slot >= final_slot_ + kMaxAheadSlots) {
+    // Out of order and far ahead (in-order jumps re-anchored above): not
+    // trustworthy timing; drop it before it teaches the arrival model or
+    // the unwrapping anything. One such packet (an old sequence number, a
+    // timestamp days ahead) would otherwise make the base transit days
+    // early, put every deadline in the past and have the worker conceal
+    // frames nobody has sent, without end.
+    ++stats_.packets_late;
+    return PutResult::kLate;
+  }
   last_ts_ = std::max(last_ts_, ts);
   if (!anchored_) last_ts_ = ts;
   last_arrival_ = now;
-
-  const int64_t pos = anchor_slot_ * kSamplesPerFrame + (ts - anchor_ts_);
-  const int64_t last_slot = FloorDiv(pos + n - 1, kSamplesPerFrame);
   ObserveTransit(ts + n, now);
   if (in_order) {
     last_in_order_end_ = ts + n;
@@ -163,12 +172,6 @@ SourceBuffer::PutResult SourceBuffer::Put(uint32_t rtp_timestamp,
     ++stats_.packets_late;
     return PutResult::kLate;
   }
-  if (last_slot >= final_slot_ + kMaxAheadSlots) {
-    // Out of order and far ahead: not trustworthy timing; drop it.
-    ++stats_.packets_late;
-    return PutResult::kLate;
-  }
-
   // Slot by slot: a packet covers at most a few slots, and the usual case
   // (samples not seen before) is one copy and one bit-range per slot.
   int64_t newly_filled = 0;

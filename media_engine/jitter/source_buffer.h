@@ -88,6 +88,11 @@ class SourceBuffer {
 
   // The stream restarted (new SSRC): the next packet re-anchors.
   void Restart() { anchored_ = false; }
+  // The sender said it is silent (RFC 3389 comfort noise): nothing more is
+  // coming, so stop waiting for it now rather than concealing frame after
+  // frame at their deadlines until it times out. Frames already final stay
+  // readable; its next audio re-anchors, as after any silence.
+  void Silence() { active_ = false; }
 
   // Finalises, by concealment, every frame whose deadline has passed; marks
   // the source inactive after a long silence.

@@ -57,6 +57,12 @@ void RoomMixer::OnStreamRestart(int member) {
   if (members_[member]) members_[member]->source.Restart();
 }
 
+void RoomMixer::OnSourceSilent(int member, Micros now) {
+  if (members_[member] == nullptr) return;
+  members_[member]->source.Silence();
+  MixReady(now);
+}
+
 void RoomMixer::EmitTap(int member) {
   Member& m = *members_[member];
   const SourceBuffer& source = m.source;
@@ -100,6 +106,7 @@ bool RoomMixer::TryMix(int sink, Member& member, Micros now) {
   std::array<MixInput, kMaxRoomMembers> inputs;
   int input_count = 0;
   bool hears_active_source = false;
+  bool waited_for_deadline = false;
   Micros earliest_final = now;
   for (int source = 0; source < kMaxRoomMembers; ++source) {
     if (source == sink || !members_[source]) continue;
@@ -110,6 +117,7 @@ bool RoomMixer::TryMix(int sink, Member& member, Micros now) {
       inputs[input_count++] = MixInput{&buffer.Frame(slot), gain};
       earliest_final = std::min(earliest_final, buffer.FinalTime(slot));
       hears_active_source = true;
+      waited_for_deadline |= buffer.Concealed(slot);
     } else if (buffer.active() && buffer.final_slot() <= slot) {
       return false;  // its frame is still coming (or not yet overdue)
     }
@@ -123,6 +131,7 @@ bool RoomMixer::TryMix(int sink, Member& member, Micros now) {
   observer_->OnMixedFrame(sink, slot, mixed_, now - earliest_final);
   ++member.next_slot;
   ++frames_mixed_;
+  if (waited_for_deadline) ++frames_mixed_at_deadline_;
   return true;
 }
 

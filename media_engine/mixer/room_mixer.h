@@ -75,6 +75,9 @@ class RoomMixer {
                                   bool in_order, Micros now);
   // The member's stream restarted (SSRC change): re-anchor on its next packet.
   void OnStreamRestart(int member);
+  // The member signalled silence (comfort noise): sinks stop waiting for
+  // it, and every frame that was waiting only for it is mixed now.
+  void OnSourceSilent(int member, Micros now);
 
   // Conceals what is overdue and mixes what is due. Call at NextWakeup().
   void Process(Micros now);
@@ -96,6 +99,12 @@ class RoomMixer {
   // Counters.
   uint64_t frames_mixed() const { return frames_mixed_; }
   uint64_t frames_skipped() const { return frames_skipped_; }
+  // Of frames_mixed(), those with an input that was final only because its
+  // deadline passed (concealed): mixed at the deadline rather than as soon
+  // as every input was in.
+  uint64_t frames_mixed_at_deadline() const {
+    return frames_mixed_at_deadline_;
+  }
 
  private:
   struct Member {
@@ -125,6 +134,7 @@ class RoomMixer {
   AudioFrame extra_frame_{};
   uint64_t frames_mixed_ = 0;
   uint64_t frames_skipped_ = 0;
+  uint64_t frames_mixed_at_deadline_ = 0;
 };
 
 }  // namespace sotto::media

@@ -23,6 +23,7 @@ struct ReceivedPacket {
   uint32_t timestamp = 0;
   uint32_t ssrc = 0;
   bool marker = false;
+  uint8_t payload_type = 0;
   std::vector<int16_t> samples;
 };
 
@@ -74,9 +75,11 @@ class SrtpPeer {
     uint8_t buffer[1500];
     const size_t header = rtp::WriteRtpHeader(fields, absl::MakeSpan(buffer));
     if (alaw_) {
-      codec::EncodeAlaw(samples, absl::MakeSpan(buffer + header, samples.size()));
+      codec::EncodeAlaw(samples,
+                        absl::MakeSpan(buffer + header, samples.size()));
     } else {
-      codec::EncodeUlaw(samples, absl::MakeSpan(buffer + header, samples.size()));
+      codec::EncodeUlaw(samples,
+                        absl::MakeSpan(buffer + header, samples.size()));
     }
     size_t length = header + samples.size();
     if (out_) out_->ProtectRtp(absl::MakeSpan(buffer), &length);
@@ -139,6 +142,7 @@ class SrtpPeer {
       packet.timestamp = view.timestamp();
       packet.ssrc = view.ssrc();
       packet.marker = view.marker();
+      packet.payload_type = view.payload_type();
       packet.samples.resize(view.payload().size());
       if (alaw_) {
         codec::DecodeAlaw(view.payload(), absl::MakeSpan(packet.samples));

@@ -262,6 +262,32 @@ TEST_F(SourceBufferTest, ABacklogAfterAStallIsNeverPlayedLate) {
   EXPECT_GE(timeline_.SlotTime(slot), live - kFrameMicros);
 }
 
+TEST_F(SourceBufferTest,
+       AStrayPacketWithAWildTimestampNeverPutsDeadlinesInThePast) {
+  for (int i = 0; i < 50; ++i) Send(i, kSamplesPerFrame, 300);
+  // One out-of-order packet (an old sequence number) whose timestamp is
+  // two days ahead: a corrupted or hostile packet. It is dropped; it must
+  // not teach the arrival model that audio arrives two days early, or
+  // every frame's deadline would lie in the past and each AdvanceTo would
+  // conceal the ring's worth of frames that have not even been sent.
+  const Micros now = kStart + 50 * kFrameMicros + 400;
+  buffer_.AdvanceTo(now);
+  EXPECT_EQ(buffer_.Put(1000 + 50 * kSamplesPerFrame + 0x50000000u,
+                        ToneSamples(0, kSamplesPerFrame), /*in_order=*/false,
+                        now, timeline_),
+            SourceBuffer::PutResult::kLate);
+  EXPECT_GT(buffer_.NextDeadline(), now);
+  buffer_.AdvanceTo(now);
+  // The stream goes on exactly as before: complete on arrival, nothing
+  // concealed, never ahead of the room clock.
+  for (int i = 50; i < 100; ++i) {
+    Send(i, kSamplesPerFrame, 300);
+    EXPECT_EQ(buffer_.final_slot(), buffer_.first_valid_slot() + i + 1);
+  }
+  EXPECT_EQ(buffer_.stats().frames_concealed, 0u);
+  EXPECT_EQ(buffer_.stats().resyncs, 1u);
+}
+
 TEST_F(SourceBufferTest, PacketTimeMayChangeWithoutNotice) {
   int64_t sample = 0;
   Micros t = kStart;

@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -104,6 +106,10 @@ struct Emission {
   int64_t slot;
   AudioFrame frame;
   Micros time;
+  // For a mixed frame: the exact, unbounded sum of gain x input over the
+  // inputs readable when it was mixed (what a limiter-free mixer would
+  // have had to fit into int16).
+  std::array<int, kSamplesPerFrame> true_sum{};
 };
 
 // Records everything the mixer emits and checks every mixed frame against
@@ -156,6 +162,7 @@ class Harness : public RoomMixerObserver {
     max_wait_[sink] = std::max(max_wait_[sink], max_input_wait);
     // The expected mix: gain x the tap's frame of every source, exactly.
     AudioFrame expected{};
+    std::array<int, kSamplesPerFrame> true_sum{};
     bool limited = false;
     for (int source = 0; source < kMaxRoomMembers; ++source) {
       const float gain = routing_.Gain(source, sink);
@@ -163,6 +170,7 @@ class Harness : public RoomMixerObserver {
       const SourceBuffer* buffer = mixer_.source(source);
       if (!buffer->Readable(slot)) continue;
       for (int i = 0; i < kSamplesPerFrame; ++i) {
+        true_sum[i] += static_cast<int>(gain * buffer->Frame(slot)[i]);
         const int sum =
             expected[i] + static_cast<int>(gain * buffer->Frame(slot)[i]);
         limited |= std::abs(sum) > 32767;
@@ -175,7 +183,7 @@ class Harness : public RoomMixerObserver {
     if (!first_after_switch_.count(sink)) {
       first_after_switch_[sink] = slot;
     }
-    out_[sink].push_back({slot, frame, now_});
+    out_[sink].push_back({slot, frame, now_, true_sum});
   }
 
   void OnSourceFrame(int source, int64_t slot, const AudioFrame& frame,
@@ -293,46 +301,91 @@ TEST(RoomMixerTest, ModeSwitchTakesEffectOnTheNextFrame) {
   EXPECT_LE(it->time, switch_at + kFrameMicros + 5000);
 }
 
-TEST(RoomMixerTest, FullScalePartiesAndABargingSupervisorNeverWrap) {
+// Runs `members` (all barging supervisors beyond the agent) sending in-phase
+// square waves of `amplitude`, and checks every sample every sink got
+// against the true (unbounded) sum of what it hears. Returns how many
+// samples would have changed sign had the sum wrapped in int16 in
+// `would_flip`, so the caller can assert the scenario is one in which a wrap
+// is visible.
+void ExpectNoWrap(const std::vector<int>& members, double amplitude,
+                  int* would_flip) {
   Harness h;
   h.check_exact_ = false;  // the limiter is expected to act
-  for (int m : {kCustomer, kAgent, kSupervisor, kSupervisor2}) h.Add(m);
-  h.SetRouting(DesignMatrix(
-      {{kSupervisor, Mode::kBarge}, {kSupervisor2, Mode::kBarge}}));
+  for (int m : members) h.Add(m);
+  std::vector<std::pair<int, Mode>> supervisors;
+  for (int m : members) {
+    if (m != kCustomer && m != kAgent) supervisors.push_back({m, Mode::kBarge});
+  }
+  h.SetRouting(DesignMatrix(supervisors));
   std::vector<Sender> loud;
   for (Sender s :
        {kCustomerVoice, kAgentVoice, kSupervisorVoice, kSupervisor2Voice}) {
-    s.amplitude = 32767;
+    if (std::find(members.begin(), members.end(), s.member) == members.end())
+      continue;
+    s.amplitude = amplitude;
     s.square = true;
     s.hz = 250;  // all in phase: the worst case for the sum
     s.phase = 0;
     loud.push_back(s);
   }
   h.Run(MakePackets(loud, kCall), kStart + kCall);
-  for (auto& [sink, frames] : h.out_) {
-    ASSERT_GT(frames.size(), 150u);
+
+  *would_flip = 0;
+  int overloaded = 0;
+  for (int sink : members) {
+    const auto& frames = h.out_[sink];
+    EXPECT_GT(frames.size(), 150u) << "sink " << sink;
     for (const Emission& e : frames) {
-      for (int16_t s : e.frame) {
-        ASSERT_LE(std::abs(static_cast<int>(s)), 32768) << "sink " << sink;
+      for (int i = 0; i < kSamplesPerFrame; ++i) {
+        const int truth = e.true_sum[i];
+        const int out = e.frame[i];
+        // The sign of the true sum, whatever the limiter did: a wrapped sum
+        // of two full-scale samples (65534 -> -2) fails here.
+        ASSERT_EQ(out > 0, truth > 0)
+            << "sink " << sink << " slot " << e.slot << " sample " << i << ": "
+            << out << " for a true sum of " << truth;
+        ASSERT_EQ(out < 0, truth < 0)
+            << "sink " << sink << " slot " << e.slot << " sample " << i << ": "
+            << out << " for a true sum of " << truth;
+        const bool wraps = truth > 32767 || truth < -32768;
+        if (wraps && (static_cast<int16_t>(truth) > 0) != (truth > 0)) {
+          ++*would_flip;
+        }
+        if (i < FrameCombiner::kAttackSamples) continue;
+        // Once the limiter has settled on the frame's gain, the loud sum is
+        // turned down to full scale (not clipped to nothing, not left over).
+        ASSERT_LE(std::abs(out), 32767) << "sink " << sink;
+        if (wraps) {
+          ++overloaded;
+          EXPECT_GE(std::abs(out), 32000)
+              << "sink " << sink << " slot " << e.slot << " sample " << i
+              << ": the limiter should hold an overloaded sum near full "
+                 "scale, got "
+              << out << " for " << truth;
+        }
       }
     }
   }
-  // Wrap-around would flip signs; the limited mix follows the inputs' sign.
-  const auto& customer = h.out_[kCustomer];
-  const auto& agent_tap = h.tap_[kAgent];
-  std::map<int64_t, const AudioFrame*> agent_by_slot;
-  for (const Emission& e : agent_tap) agent_by_slot[e.slot] = &e.frame;
-  int compared = 0;
-  for (const Emission& e : customer) {
-    auto found = agent_by_slot.find(e.slot);
-    if (found == agent_by_slot.end()) continue;
-    for (int i = FrameCombiner::kAttackSamples; i < kSamplesPerFrame; ++i) {
-      if ((*found->second)[i] == 0) continue;
-      ASSERT_EQ(e.frame[i] > 0, (*found->second)[i] > 0);
-      ++compared;
-    }
-  }
-  EXPECT_GT(compared, 10000);
+  EXPECT_GT(overloaded, 10000);
+}
+
+TEST(RoomMixerTest, FullScalePartiesAndABargingSupervisorNeverWrap) {
+  // Customer, agent and a barging supervisor, all at full scale: every
+  // sink hears two in-phase sources summing to +-65534, which int16 would
+  // wrap to -+2. Most overloaded samples must be ones a wrap would flip,
+  // or the sign check above could not see it.
+  int flips = 0;
+  ExpectNoWrap({kCustomer, kAgent, kSupervisor}, 32767, &flips);
+  EXPECT_GT(flips, 10000);
+}
+
+TEST(RoomMixerTest, ThreeLoudSourcesIntoOneSinkNeverWrap) {
+  // Four members (two barging supervisors): every sink hears three. Three
+  // full-scale sources sum to 98301, which wraps to 32765 with the same
+  // sign, so use 21845 each: 65535 wraps to -1.
+  int flips = 0;
+  ExpectNoWrap({kCustomer, kAgent, kSupervisor, kSupervisor2}, 21845, &flips);
+  EXPECT_GT(flips, 10000);
 }
 
 TEST(RoomMixerTest, FramesAreMixedTheMomentTheirInputsArrive) {
@@ -376,6 +429,89 @@ TEST(RoomMixerTest, FramesAreMixedTheMomentTheirInputsArrive) {
     ++checked;
   }
   EXPECT_GT(checked, 190);
+}
+
+TEST(RoomMixerTest, FramesWaitingForALostPacketAreCountedAsMixedAtTheDeadline) {
+  auto run = [](int lose_every) {
+    Harness h;
+    for (int m : {kCustomer, kAgent, kSupervisor}) h.Add(m);
+    h.SetRouting(DesignMatrix({{kSupervisor, Mode::kListen}}));
+    std::vector<Packet> packets =
+        MakePackets({kCustomerVoice, kAgentVoice, kSupervisorVoice}, kCall);
+    int lost = 0;
+    if (lose_every > 0) {
+      // Every n-th agent packet after the first second never arrives.
+      int index = 0;
+      packets.erase(std::remove_if(packets.begin(), packets.end(),
+                                   [&](const Packet& p) {
+                                     if (p.member != kAgent) return false;
+                                     const bool drop =
+                                         ++index > 50 &&
+                                         index % lose_every == 0 && index < 190;
+                                     lost += drop;
+                                     return drop;
+                                   }),
+                    packets.end());
+    }
+    h.Run(packets, kStart + kCall);
+    return std::make_pair(lost, h.mixer_.frames_mixed_at_deadline());
+  };
+  // A clean call: every frame is mixed the moment its inputs are in.
+  EXPECT_EQ(run(0).second, 0u);
+  // Each lost agent packet is one concealed frame, which the two sinks
+  // that hear the agent (customer and supervisor) each mix at its deadline.
+  const auto [lost, at_deadline] = run(10);
+  ASSERT_GT(lost, 10);
+  EXPECT_EQ(at_deadline, 2u * static_cast<uint64_t>(lost));
+}
+
+// Runs customer, agent and a listening supervisor; the agent stops talking
+// after two seconds, signalling comfort noise (or not) 1 ms after its last
+// packet. Returns how many of the supervisor's frames after the agent's
+// last audio were mixed later than the customer's input for them arrived.
+int SupervisorFramesDelayedAfterAgentFallsSilent(bool comfort_noise) {
+  Harness h;
+  for (int m : {kCustomer, kAgent, kSupervisor}) h.Add(m);
+  h.SetRouting(DesignMatrix({{kSupervisor, Mode::kListen}}));
+  Sender agent = kAgentVoice;
+  agent.stop_after_packets = 100;
+  const std::vector<Packet> packets =
+      MakePackets({kCustomerVoice, agent, kSupervisorVoice}, kCall);
+  Micros last_agent = 0;
+  for (const Packet& p : packets) {
+    if (p.member == kAgent) last_agent = std::max(last_agent, p.arrival);
+  }
+  std::map<Micros, std::function<void()>> at;
+  if (comfort_noise) {
+    at[last_agent + 1000] = [&] { h.mixer_.OnSourceSilent(kAgent, h.now_); };
+  }
+  h.Run(packets, kStart + kCall, at);
+  std::map<int64_t, Micros> customer_arrival;
+  for (const Emission& e : h.tap_[kCustomer]) customer_arrival[e.slot] = e.time;
+  int64_t last_agent_slot = 0;
+  for (const Emission& e : h.tap_[kAgent]) {
+    if (!h.mixer_.source(kAgent)->Concealed(e.slot) && e.time <= last_agent) {
+      last_agent_slot = std::max(last_agent_slot, e.slot);
+    }
+  }
+  int delayed = 0, checked = 0;
+  for (const Emission& e : h.out_[kSupervisor]) {
+    if (e.slot <= last_agent_slot + 1) continue;  // the CN's own frame
+    auto found = customer_arrival.find(e.slot);
+    if (found == customer_arrival.end()) continue;
+    ++checked;
+    delayed += e.time > found->second;
+  }
+  EXPECT_GT(checked, 80);
+  return delayed;
+}
+
+TEST(RoomMixerTest, ASourceThatSignalsComfortNoiseIsNotWaitedFor) {
+  // Without comfort noise the supervisor's frames wait for the silent
+  // agent's deadlines until the agent times out (120 ms)...
+  EXPECT_GT(SupervisorFramesDelayedAfterAgentFallsSilent(false), 3);
+  // ...with it, every frame goes out the moment the customer's audio is in.
+  EXPECT_EQ(SupervisorFramesDelayedAfterAgentFallsSilent(true), 0);
 }
 
 TEST(RoomMixerTest, ASinkThatHearsNobodyStillGetsFiftyFramesASecond) {
