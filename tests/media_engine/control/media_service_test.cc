@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "tests/media_engine/engine/loopback_engine_options.h"
 #include "tests/media_engine/engine/srtp_peer.h"
 
 namespace sotto::media {
@@ -18,17 +19,8 @@ using testing::SrtpPeer;
 class MediaServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    EngineOptions options;
-    options.bind_ip = "127.0.0.1";
-    options.media_ip = "127.0.0.1";
-    auto probe =
-        net::UdpSocket::Bind(*net::SocketAddress::Parse("127.0.0.1", 0));
-    options.port_min =
-        static_cast<uint16_t>((probe->local_address().port() + 100) & ~1);
-    options.port_max = static_cast<uint16_t>(options.port_min + 200);
-    options.workers = 1;
-    options.rtcp_interval = 200'000;
-    engine_ = std::make_unique<Engine>(options);
+    engine_ = std::make_unique<Engine>(testing::LoopbackEngineOptions(
+        /*workers=*/1, /*rtcp_interval=*/200'000));
     service_ = std::make_unique<MediaService>(engine_.get());
   }
 

@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "tests/media_engine/engine/loopback_engine_options.h"
 #include "tests/media_engine/engine/srtp_peer.h"
 
 namespace sotto::media {
@@ -54,17 +55,9 @@ struct Party {
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    EngineOptions options;
-    options.bind_ip = "127.0.0.1";
-    options.media_ip = "127.0.0.1";
-    auto probe =
-        net::UdpSocket::Bind(*net::SocketAddress::Parse("127.0.0.1", 0));
-    options.port_min =
-        static_cast<uint16_t>((probe->local_address().port() + 100) & ~1);
-    options.port_max = static_cast<uint16_t>(options.port_min + 200);
-    options.workers = 2;
-    options.rtcp_interval = 200'000;  // reports every ~0.2 s, not 5 s
-    engine_ = std::make_unique<Engine>(options);
+    // Reports every ~0.2 s, not 5 s.
+    engine_ = std::make_unique<Engine>(testing::LoopbackEngineOptions(
+        /*workers=*/2, /*rtcp_interval=*/200'000));
   }
 
   Party& Add(

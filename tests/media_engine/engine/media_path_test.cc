@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "media_engine/engine/engine.h"
+#include "tests/media_engine/engine/loopback_engine_options.h"
 #include "tests/media_engine/engine/srtp_peer.h"
 
 extern "C" {
@@ -114,16 +115,9 @@ struct Caller {
 
 TEST(MediaPathTest, WorkersAllocateAndLockNothingOnceCallsAreUnderWay) {
   t_test_thread = true;
-  EngineOptions options;
-  options.bind_ip = "127.0.0.1";
-  options.media_ip = "127.0.0.1";
-  auto probe = net::UdpSocket::Bind(*net::SocketAddress::Parse("127.0.0.1", 0));
-  options.port_min =
-      static_cast<uint16_t>((probe->local_address().port() + 300) & ~1);
-  options.port_max = static_cast<uint16_t>(options.port_min + 200);
-  options.workers = 2;
-  options.rtcp_interval = 100'000;  // many SR/RR in the window
-  Engine engine(options);
+  // Many SR/RR in the window.
+  Engine engine(testing::LoopbackEngineOptions(
+      /*workers=*/2, /*rtcp_interval=*/100'000, /*port_offset=*/300));
 
   // Two rooms (one per worker): SRTP PCMU, SRTP PCMA at 30 ms, plain RTP.
   std::vector<Caller> callers;
