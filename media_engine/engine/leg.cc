@@ -442,7 +442,8 @@ void Leg::HandleRtcp(absl::Span<uint8_t> packet, const net::SocketAddress& from,
 }
 
 void Leg::SendFrame(int64_t slot, const AudioFrame& frame, Micros now) {
-  if (!have_slot_base_) {
+  const bool first_frame = !have_slot_base_;
+  if (first_frame) {
     slot_base_ = slot;
     have_slot_base_ = true;
   }
@@ -450,15 +451,18 @@ void Leg::SendFrame(int64_t slot, const AudioFrame& frame, Micros now) {
       timestamp_base_ +
       static_cast<uint32_t>((slot - slot_base_) * kSamplesPerFrame);
   const int ptime_samples = config_.ptime_ms * kSampleRateHz / 1000;
-  if (pending_samples_ > 0 &&
-      pending_timestamp_ + static_cast<uint32_t>(pending_samples_) !=
-          timestamp) {
-    // A skipped slot: send what is pending and mark the discontinuity.
-    SendPacket(absl::MakeConstSpan(pending_.data(), pending_samples_),
-               pending_timestamp_, first_packet_);
-    pending_samples_ = 0;
+  if (!first_frame && timestamp != next_frame_timestamp_) {
+    // A skipped slot (the worker was held up past the sink's lag limit):
+    // send what is pending as it is, and mark the first packet after the
+    // jump, as after a silence (RFC 3551 s4.1), whatever the packet size.
+    if (pending_samples_ > 0) {
+      SendPacket(absl::MakeConstSpan(pending_.data(), pending_samples_),
+                 pending_timestamp_, first_packet_);
+      pending_samples_ = 0;
+    }
     first_packet_ = true;
   }
+  next_frame_timestamp_ = timestamp + kSamplesPerFrame;
   if (pending_samples_ == 0) pending_timestamp_ = timestamp;
   std::memcpy(pending_.data() + pending_samples_, frame.data(),
               sizeof(int16_t) * kSamplesPerFrame);

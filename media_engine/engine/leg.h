@@ -177,7 +177,9 @@ class Leg : public net::FdHandler {
   uint32_t timestamp_base_;
   bool have_slot_base_ = false;
   int64_t slot_base_ = 0;
-  bool first_packet_ = true;
+  bool first_packet_ = true;  // the next packet sent carries the marker
+  // RTP timestamp the next mixed frame has if no slot was skipped.
+  uint32_t next_frame_timestamp_ = 0;
   std::array<int16_t, 4 * kSamplesPerFrame> pending_{};
   int pending_samples_ = 0;
   uint32_t pending_timestamp_ = 0;
