@@ -149,13 +149,15 @@ SourceBuffer::PutResult SourceBuffer::Put(uint32_t rtp_timestamp,
   }
   const int64_t pos = anchor_slot_ * kSamplesPerFrame + (ts - anchor_ts_);
   const int64_t last_slot = FloorDiv(pos + n - 1, kSamplesPerFrame);
-  if (last_slot >= final_slot_ + kMaxAheadSlots) {
-    // Out of order and far ahead (in-order jumps re-anchored above): not
-    // trustworthy timing; drop it before it teaches the arrival model or
-    // the unwrapping anything. One such packet (an old sequence number, a
-    // timestamp days ahead) would otherwise make the base transit days
-    // early, put every deadline in the past and have the worker conceal
-    // frames nobody has sent, without end.
+  if (last_slot >= final_slot_ + kMaxAheadSlots ||
+      last_slot < final_slot_ - kRingSlots / 2) {
+    // Out of order and far ahead or far behind (in-order jumps re-anchored
+    // above): not trustworthy timing; drop it before it teaches the arrival
+    // model or the unwrapping anything. One such packet (an old sequence
+    // number, a timestamp days ahead) would otherwise make the base transit
+    // days early, put every deadline in the past and have the worker
+    // conceal frames nobody has sent, without end; days behind, it would
+    // push the jitter allowance to its cap for everyone hearing the source.
     ++stats_.packets_late;
     return PutResult::kLate;
   }

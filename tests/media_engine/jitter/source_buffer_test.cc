@@ -288,6 +288,41 @@ TEST_F(SourceBufferTest,
   EXPECT_EQ(buffer_.stats().resyncs, 1u);
 }
 
+TEST_F(SourceBufferTest, AStrayPacketFromLongAgoLeavesTheAllowanceAlone) {
+  // A twin gets the same stream without the stray packet: the allowance
+  // must be the twin's at every step (it is still settling: compare, do not
+  // assume it constant).
+  RoomTimeline twin_timeline{kStart};
+  SourceBuffer twin;
+  auto send_both = [&](int64_t i) {
+    Send(i, kSamplesPerFrame, 300);
+    const int64_t first = i * kSamplesPerFrame;
+    const Micros arrival =
+        kStart + (first + kSamplesPerFrame) * kMicrosPerSample + 300;
+    twin.AdvanceTo(arrival);
+    twin.Put(1000 + static_cast<uint32_t>(first),
+             ToneSamples(first, kSamplesPerFrame), true, arrival,
+             twin_timeline);
+  };
+  for (int i = 0; i < 50; ++i) send_both(i);
+  // An out-of-order packet whose timestamp is two days behind: it cannot
+  // be played, and it says nothing about this network's jitter.
+  const Micros now = kStart + 50 * kFrameMicros + 400;
+  buffer_.AdvanceTo(now);
+  twin.AdvanceTo(now);
+  EXPECT_EQ(buffer_.Put(1000 + 50 * kSamplesPerFrame - 0x50000000u,
+                        ToneSamples(0, kSamplesPerFrame), /*in_order=*/false,
+                        now, timeline_),
+            SourceBuffer::PutResult::kLate);
+  EXPECT_EQ(buffer_.allowance(), twin.allowance());
+  for (int i = 50; i < 100; ++i) {
+    send_both(i);
+    EXPECT_EQ(buffer_.allowance(), twin.allowance()) << "packet " << i;
+    EXPECT_EQ(buffer_.final_slot(), buffer_.first_valid_slot() + i + 1);
+  }
+  EXPECT_EQ(buffer_.stats().frames_concealed, 0u);
+}
+
 TEST_F(SourceBufferTest, PacketTimeMayChangeWithoutNotice) {
   int64_t sample = 0;
   Micros t = kStart;
