@@ -71,9 +71,11 @@ std::vector<FlagSpec> OfferFlags(const std::string& prefix,
                " SRTP suite: aes-cm-128-hmac-sha1-80|aes-cm-128-hmac-sha1-32|"
                "aead-aes-128-gcm|plain-rtp (default: SRTP 80 with --" +
                prefix + "key)"),
-      Flag(
-          prefix + "key", "BASE64",
-          who + " SDES key (master key + salt, base64 as in a=crypto inline:)"),
+      Flag(prefix + "key", "BASE64",
+           who +
+               " SDES key (master key + salt, base64 as in a=crypto inline:); "
+               "required unless --" +
+               prefix + "suite=plain-rtp"),
       Flag(prefix + "ptime", "MS", who + " packet time in ms (default 20)"),
       Flag(prefix + "pt", "N",
            who + " RTP payload type (default: the codec's)"),
