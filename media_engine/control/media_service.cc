@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
 #include "media_engine/codec/e_model.h"
 #include "media_engine/srtp/srtp_library.h"
@@ -136,6 +138,14 @@ absl::StatusOr<LegConfig> ConfigFromOffer(const v1::MediaOffer& offer,
   }
   config.telephone_event_payload_type =
       static_cast<uint8_t>(offer.telephone_event_payload_type());
+  if (config.telephone_event_payload_type != 0 &&
+      config.telephone_event_payload_type == config.payload_type) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "offer.telephone_event_payload_type ",
+        static_cast<int>(config.telephone_event_payload_type),
+        " is also the audio payload type: voice and telephone events need "
+        "different payload types"));
+  }
   absl::Status status = ValidatePtime(offer.ptime_ms());
   if (!status.ok()) return status;
   config.ptime_ms =
@@ -163,6 +173,10 @@ absl::StatusOr<LegConfig> ConfigFromOffer(const v1::MediaOffer& offer,
     auto key = RemoteKeyFromOffer(offer.remote_key());
     if (!key.ok()) return key.status();
     config.remote_key = *key;
+  } else if (!offer.remote_key().inline_key().empty()) {
+    return absl::InvalidArgumentError(
+        "offer.remote_key.inline_key is set on a CRYPTO_SUITE_PLAIN_RTP leg: "
+        "either name the key's SRTP suite or drop the key");
   }
   return config;
 }
@@ -251,7 +265,10 @@ void FillQuality(const LegStats& stats, v1::MediaQuality* quality) {
   input.packet_loss_percent = quality->loss_ratio() * 100.0;
   input.jitter_ms = stats.jitter_ms;
   input.round_trip_ms = stats.rtt_ms;
-  quality->set_mos(codec::EstimateG711Quality(input).mos);
+  // A leg that has heard nothing has no quality to estimate, not a
+  // perfect one.
+  quality->set_mos(
+      stats.packets_received > 0 ? codec::EstimateG711Quality(input).mos : 0.0);
   for (int i = 0; i < kDropReasonCount; ++i) {
     if (stats.drops[i] == 0) continue;
     (*quality->mutable_packets_dropped())[std::string(
@@ -265,6 +282,45 @@ google::protobuf::Duration ToProtoDuration(absl::Duration d) {
 }
 
 }  // namespace
+
+template <typename Request, typename Response, typename Run>
+grpc::Status MediaService::Once(absl::string_view method,
+                                const Request& request, Response* response,
+                                Run run) {
+  if (request.request_id().empty()) {
+    return Invalid(
+        "request_id is required: an idempotency key (a UUID is ideal); "
+        "a retry with the same id returns the first answer");
+  }
+  if (request.request_id().size() > 256) {
+    return Invalid("request_id must be at most 256 characters");
+  }
+  // The request without its id, serialised deterministically: what a retry
+  // must repeat.
+  Request body = request;
+  body.clear_request_id();
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream out(&stream);
+    out.SetSerializationDeterministic(true);
+    body.SerializeToCodedStream(&out);
+  }
+  std::lock_guard<std::mutex> lock(mutations_mutex_);
+  absl::StatusOr<std::optional<std::string>> answer =
+      answers_.Find(request.request_id(), method, bytes, absl::Now());
+  if (!answer.ok()) return ToGrpcStatus(answer.status());
+  if (answer->has_value()) {
+    response->ParseFromString(**answer);
+    return grpc::Status::OK;
+  }
+  grpc::Status status = run();
+  if (status.ok()) {
+    answers_.Store(request.request_id(), method, bytes,
+                   response->SerializeAsString(), absl::Now());
+  }
+  return status;
+}
 
 std::string AnswerSdp(const LegDescription& leg) {
   const bool srtp = leg.config.local_key.has_value();
@@ -301,6 +357,12 @@ std::string AnswerSdp(const LegDescription& leg) {
 grpc::Status MediaService::AddLeg(grpc::ServerContext*,
                                   const v1::AddLegRequest* request,
                                   v1::Leg* response) {
+  return Once("AddLeg", *request, response,
+              [&] { return AddLegOnce(request, response); });
+}
+
+grpc::Status MediaService::AddLegOnce(const v1::AddLegRequest* request,
+                                      v1::Leg* response) {
   if (request->room_id().empty()) return Invalid("room_id is required");
   if (request->leg_id().empty()) return Invalid("leg_id is required");
   if (!request->has_offer()) return Invalid("offer is required");
@@ -327,6 +389,12 @@ grpc::Status MediaService::AddLeg(grpc::ServerContext*,
 grpc::Status MediaService::UpdateLeg(grpc::ServerContext*,
                                      const v1::UpdateLegRequest* request,
                                      v1::Leg* response) {
+  return Once("UpdateLeg", *request, response,
+              [&] { return UpdateLegOnce(request, response); });
+}
+
+grpc::Status MediaService::UpdateLegOnce(const v1::UpdateLegRequest* request,
+                                         v1::Leg* response) {
   if (request->room_id().empty() || request->leg_id().empty()) {
     return Invalid("room_id and leg_id are required");
   }
@@ -357,6 +425,18 @@ grpc::Status MediaService::UpdateLeg(grpc::ServerContext*,
   auto rtcp = ToAddress(offer.remote_rtcp(), "offer.remote_rtcp");
   if (!rtcp.ok()) return ToGrpcStatus(rtcp.status());
   update.remote_rtcp = *rtcp;
+  if (update.telephone_event_payload_type && update.payload_type &&
+      *update.telephone_event_payload_type == *update.payload_type) {
+    return Invalid(
+        "offer.telephone_event_payload_type is also the audio payload type: "
+        "voice and telephone events need different payload types");
+  }
+  if (offer.remote_key().suite() == v1::CRYPTO_SUITE_PLAIN_RTP) {
+    return Invalid(
+        "offer.remote_key: a leg cannot change between SRTP and plain RTP in "
+        "place (that would downgrade or upgrade what was negotiated); remove "
+        "the leg and add it again");
+  }
   if (offer.has_remote_key() &&
       offer.remote_key().suite() != v1::CRYPTO_SUITE_UNSPECIFIED) {
     auto key = RemoteKeyFromOffer(offer.remote_key());
@@ -373,15 +453,23 @@ grpc::Status MediaService::UpdateLeg(grpc::ServerContext*,
 grpc::Status MediaService::RemoveLeg(grpc::ServerContext*,
                                      const v1::RemoveLegRequest* request,
                                      v1::RemoveLegResponse* response) {
-  auto stats = engine_->RemoveLeg(request->room_id(), request->leg_id());
-  if (!stats.ok()) return ToGrpcStatus(stats.status());
-  FillQuality(*stats, response->mutable_quality());
-  return grpc::Status::OK;
+  return Once("RemoveLeg", *request, response, [&] {
+    auto stats = engine_->RemoveLeg(request->room_id(), request->leg_id());
+    if (!stats.ok()) return ToGrpcStatus(stats.status());
+    FillQuality(*stats, response->mutable_quality());
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status MediaService::SetRouting(grpc::ServerContext*,
                                       const v1::SetRoutingRequest* request,
                                       v1::SetRoutingResponse* response) {
+  return Once("SetRouting", *request, response,
+              [&] { return SetRoutingOnce(request, response); });
+}
+
+grpc::Status MediaService::SetRoutingOnce(const v1::SetRoutingRequest* request,
+                                          v1::SetRoutingResponse* response) {
   if (request->room_id().empty()) return Invalid("room_id is required");
   std::vector<RoutingEntry> entries;
   for (const v1::RoutingEntry& entry : request->entries()) {
@@ -400,6 +488,12 @@ grpc::Status MediaService::SetRouting(grpc::ServerContext*,
 grpc::Status MediaService::PlayAudio(grpc::ServerContext*,
                                      const v1::PlayAudioRequest* request,
                                      v1::PlayAudioResponse* response) {
+  return Once("PlayAudio", *request, response,
+              [&] { return PlayAudioOnce(request, response); });
+}
+
+grpc::Status MediaService::PlayAudioOnce(const v1::PlayAudioRequest* request,
+                                         v1::PlayAudioResponse* response) {
   if (request->sink_leg_ids().empty())
     return Invalid("sink_leg_ids is required");
   std::vector<std::string> sinks(request->sink_leg_ids().begin(),
@@ -448,8 +542,10 @@ grpc::Status MediaService::PlayAudio(grpc::ServerContext*,
 
 grpc::Status MediaService::DeleteRoom(grpc::ServerContext*,
                                       const v1::DeleteRoomRequest* request,
-                                      v1::DeleteRoomResponse*) {
-  return ToGrpcStatus(engine_->DeleteRoom(request->room_id()));
+                                      v1::DeleteRoomResponse* response) {
+  return Once("DeleteRoom", *request, response, [&] {
+    return ToGrpcStatus(engine_->DeleteRoom(request->room_id()));
+  });
 }
 
 grpc::Status MediaService::ListRooms(grpc::ServerContext*,

@@ -4,8 +4,10 @@
 #define SOTTO_MEDIA_ENGINE_CONTROL_MEDIA_SERVICE_H_
 
 #include <atomic>
+#include <mutex>
 
 #include "media_engine/control/drain_timer.h"
+#include "media_engine/control/idempotency_cache.h"
 #include "media_engine/engine/engine.h"
 #include "sotto/v1/media.grpc.pb.h"
 
@@ -57,9 +59,25 @@ class MediaService final : public v1::MediaEngine::Service {
 
  private:
   void EndRoomsAtDrainDeadline();
+  // Runs a mutating RPC at most once per request_id: a retry gets the
+  // first success's answer, a reused id with another request is refused.
+  template <typename Request, typename Response, typename Run>
+  grpc::Status Once(absl::string_view method, const Request& request,
+                    Response* response, Run run);
+  grpc::Status AddLegOnce(const v1::AddLegRequest* request, v1::Leg* response);
+  grpc::Status UpdateLegOnce(const v1::UpdateLegRequest* request,
+                             v1::Leg* response);
+  grpc::Status SetRoutingOnce(const v1::SetRoutingRequest* request,
+                              v1::SetRoutingResponse* response);
+  grpc::Status PlayAudioOnce(const v1::PlayAudioRequest* request,
+                             v1::PlayAudioResponse* response);
 
   Engine* engine_;
   std::atomic<bool> shutting_down_{false};
+  // Held across a mutation so that a retry racing its first attempt waits
+  // for it (the engine serialises mutations anyway).
+  std::mutex mutations_mutex_;
+  IdempotencyCache answers_;
   // A Drain RPC's deadline: the rooms still live then are deleted.
   DrainTimer drain_deadline_;
 };

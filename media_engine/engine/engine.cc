@@ -1,6 +1,7 @@
 #include "media_engine/engine/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -255,6 +256,7 @@ absl::StatusOr<RoutingResult> Engine::SetRouting(
                      expected_generation, "; re-read and retry"));
   }
   RoutingMatrix matrix;
+  std::array<std::array<bool, kMaxRoomMembers>, kMaxRoomMembers> listed{};
   for (const RoutingEntry& entry : entries) {
     auto source = room.legs.find(entry.source_leg_id);
     auto sink = room.legs.find(entry.sink_leg_id);
@@ -264,6 +266,24 @@ absl::StatusOr<RoutingResult> Engine::SetRouting(
           source == room.legs.end() ? entry.source_leg_id : entry.sink_leg_id,
           "', which is not in room '", room_id, "'"));
     }
+    const std::string pair = absl::StrCat("routing ", entry.source_leg_id,
+                                          " -> ", entry.sink_leg_id);
+    if (source == sink) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(pair, ": a leg never hears itself"));
+    }
+    if (!(entry.gain >= 0.0f && entry.gain <= kMaxGain)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(pair, ": gain ", entry.gain, " is outside 0-", kMaxGain,
+                       " (0 silent, 1 unity)"));
+    }
+    bool& seen = listed[static_cast<size_t>(source->second.member)]
+                       [static_cast<size_t>(sink->second.member)];
+    if (seen) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(pair, " is listed twice; list each pair once"));
+    }
+    seen = true;
     absl::Status status =
         matrix.Set(source->second.member, sink->second.member, entry.gain);
     if (!status.ok()) {

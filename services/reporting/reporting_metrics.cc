@@ -170,11 +170,13 @@ void ReportingMetrics::OnMediaQuality(
       .Add(engine, prometheus::Histogram::BucketBoundaries{1, 5, 10, 20, 30, 50,
                                                            100, 200, 500})
       .Observe(q.jitter_ms());
-  media_mos_
-      .Add(engine,
-           prometheus::Histogram::BucketBoundaries{1, 2, 2.5, 3, 3.5, 3.8, 4,
-                                                   4.2, 4.4, 4.5})
-      .Observe(q.mos());
+  if (q.mos() > 0) {  // 0: the leg heard nothing, no estimate
+    media_mos_
+        .Add(engine,
+             prometheus::Histogram::BucketBoundaries{1, 2, 2.5, 3, 3.5, 3.8, 4,
+                                                     4.2, 4.4, 4.5})
+        .Observe(q.mos());
+  }
 }
 
 void ReportingMetrics::SetActiveSupervisions(

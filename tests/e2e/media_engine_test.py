@@ -256,14 +256,19 @@ class Engine:
 
     def add_leg(self, room, leg, remote_port, suite=PLAIN, key="",
                 codec=common_pb2.CODEC_PCMU, **fields):
+        # Fields of the offer (payload types, ptime) may be given too.
+        offer_fields = {name: fields.pop(name) for name in list(fields)
+                        if name in common_pb2.MediaOffer.DESCRIPTOR.fields_by_name}
         offer = common_pb2.MediaOffer(
             remote_rtp=common_pb2.Endpoint(address=LOOPBACK,
                                            port=remote_port),
             codec=codec,
-            remote_key=common_pb2.SrtpKey(suite=suite, inline_key=key))
+            remote_key=common_pb2.SrtpKey(suite=suite, inline_key=key),
+            **offer_fields)
+        request_id = fields.pop("request_id", None)
         return self.stub.AddLeg(media_pb2.AddLegRequest(
             room_id=room, leg_id=leg, offer=offer,
-            request_id=fields.pop("request_id", None) or self.request_id(),
+            request_id=self.request_id() if request_id is None else request_id,
             **fields), timeout=RPC_TIMEOUT)
 
     def set_routing(self, room, gains):
@@ -733,6 +738,83 @@ class ControlApiTest(unittest.TestCase):
                          raised.exception.details())
         return raised.exception.details() or ""
 
+    def routing_request(self, room, gains, request_id, expected=0):
+        return media_pb2.SetRoutingRequest(
+            room_id=room, expected_generation=expected,
+            entries=[media_pb2.RoutingEntry(source_leg_id=source,
+                                            sink_leg_id=sink, gain=gain)
+                     for (source, sink), gain in gains],
+            request_id=request_id)
+
+    def test_retries_change_nothing_more(self):
+        engine = self.engine
+        with udp_socket() as a, udp_socket() as b:
+            engine.add_leg("r", "a", a.getsockname()[1])
+            engine.add_leg("r", "b", b.getsockname()[1])
+        # A compare-and-set SetRouting retried (its answer was lost): the
+        # same answer, and the generation moved once.
+        cas = self.routing_request("r", [(("a", "b"), 1.0)], "route-1",
+                                   expected=0)
+        first = self.stub.SetRouting(cas, timeout=RPC_TIMEOUT)
+        again = self.stub.SetRouting(cas, timeout=RPC_TIMEOUT)
+        self.assertEqual(again, first)
+        room = self.stub.ListRooms(media_pb2.ListRoomsRequest(),
+                                   timeout=RPC_TIMEOUT).rooms[0]
+        self.assertEqual(room.routing_generation, first.generation)
+        follow = self.routing_request("r", [(("b", "a"), 1.0)], "route-2",
+                                      expected=first.generation)
+        self.assertEqual(self.stub.SetRouting(follow, timeout=RPC_TIMEOUT)
+                         .generation, first.generation + 1)
+        # An error is not remembered: the same id may be retried once fixed
+        # conditions allow (here: still the wrong generation, still ABORTED).
+        stale = self.routing_request("r", [], "route-3", expected=1)
+        for _ in range(2):
+            self.assert_code(grpc.StatusCode.ABORTED, self.stub.SetRouting,
+                             stale, timeout=RPC_TIMEOUT)
+        # DeleteRoom retried: OK both times, not NOT_FOUND the second.
+        delete = media_pb2.DeleteRoomRequest(room_id="r",
+                                             request_id="delete-r")
+        self.stub.DeleteRoom(delete, timeout=RPC_TIMEOUT)
+        self.stub.DeleteRoom(delete, timeout=RPC_TIMEOUT)
+        # ...but a new request to delete it is told it is gone.
+        self.assert_code(grpc.StatusCode.NOT_FOUND, engine.delete_room, "r")
+
+    def test_offers_and_matrices_that_cannot_work_are_refused_by_name(self):
+        engine = self.engine
+        with udp_socket() as a, udp_socket() as b:
+            port_a, port_b = a.getsockname()[1], b.getsockname()[1]
+        details = self.assert_code(
+            grpc.StatusCode.INVALID_ARGUMENT, engine.add_leg, "r", "a",
+            port_a, payload_type=101, telephone_event_payload_type=101)
+        self.assertIn("voice and telephone events need different", details)
+        details = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT,
+                                   engine.add_leg, "r", "a", port_a, PLAIN,
+                                   random_key())
+        self.assertIn("CRYPTO_SUITE_PLAIN_RTP", details)
+        engine.add_leg("r", "a", port_a, SUITE_80, random_key())
+        engine.add_leg("r", "b", port_b)
+        for gains, fragment in [
+                ([(("a", "a"), 1.0)], "routing a -> a: a leg never hears"),
+                ([(("a", "b"), 5.0)], "routing a -> b: gain 5 is outside 0-4"),
+                ([(("a", "b"), 1.0), (("a", "b"), 0.5)],
+                 "routing a -> b is listed twice")]:
+            details = self.assert_code(
+                grpc.StatusCode.INVALID_ARGUMENT, self.stub.SetRouting,
+                self.routing_request("r", gains, engine.request_id()),
+                timeout=RPC_TIMEOUT)
+            self.assertIn(fragment, details)
+            self.assertNotIn("member", details)
+        details = self.assert_code(
+            grpc.StatusCode.INVALID_ARGUMENT, self.stub.UpdateLeg,
+            media_pb2.UpdateLegRequest(
+                room_id="r", leg_id="a",
+                offer=common_pb2.MediaOffer(
+                    remote_key=common_pb2.SrtpKey(suite=PLAIN)),
+                request_id=engine.request_id()), timeout=RPC_TIMEOUT)
+        self.assertIn("cannot change between SRTP and plain RTP", details)
+        # A leg that has heard nothing has no MOS yet (not a perfect one).
+        self.assertEqual(engine.leg_stats("r")["b"].mos, 0.0)
+
     def test_bad_flags_stop_the_engine_with_a_message(self):
         for flag, fragment in [
                 ("--workers=-3", "--workers must be 0 (one per core) to 256"),
@@ -779,11 +861,26 @@ class ControlApiTest(unittest.TestCase):
             "a rejected AddLeg left a room behind")
 
         # A leg, its idempotent retry, and a duplicate.
-        first = engine.add_leg("r", "a", port, SUITE_80, random_key(),
+        key_a = random_key()
+        first = engine.add_leg("r", "a", port, SUITE_80, key_a,
                                request_id="add-a")
-        retry = engine.add_leg("r", "a", port, SUITE_80, random_key(),
+        retry = engine.add_leg("r", "a", port, SUITE_80, key_a,
                                request_id="add-a")
-        self.assertEqual(local_port(retry), local_port(first))
+        self.assertEqual(retry, first, "a retry must get the first answer")
+        # The same request_id with another body is refused, whatever it is.
+        for other in (lambda: engine.add_leg("r", "a", port, SUITE_80,
+                                             random_key(), request_id="add-a"),
+                      lambda: engine.add_leg("r", "z", port,
+                                             request_id="add-a")):
+            details = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT,
+                                       other)
+            self.assertIn("request_id 'add-a' was already used", details)
+        self.assertNotIn("z", [leg.leg_id for leg in engine.stub.ListRooms(
+            media_pb2.ListRoomsRequest(), timeout=RPC_TIMEOUT).rooms[0].legs])
+        details = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT,
+                                   engine.add_leg, "r", "y", port,
+                                   request_id="")
+        self.assertIn("request_id is required", details)
         self.assert_code(grpc.StatusCode.ALREADY_EXISTS, engine.add_leg, "r",
                          "a", port, SUITE_80, random_key())
         engine.add_leg("r", "b", port + 1 if port < 65535 else port - 1)
