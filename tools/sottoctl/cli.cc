@@ -177,11 +177,19 @@ bool IsNoun(const std::string& word) {
   return false;
 }
 
+// The token as given, without surrounding space or an "Authorization:
+// Bearer" style prefix (sottoctl adds that itself).
+std::string CleanToken(absl::string_view raw) {
+  absl::string_view token = absl::StripAsciiWhitespace(raw);
+  if (absl::StartsWithIgnoreCase(token, "bearer ")) {
+    token = absl::StripLeadingAsciiWhitespace(token.substr(7));
+  }
+  return std::string(token);
+}
+
 absl::StatusOr<std::string> ReadToken(const ParsedArgs& args,
                                       const Environment& env) {
-  if (args.Has("token")) {
-    return std::string(absl::StripAsciiWhitespace(args.Get("token")));
-  }
+  if (args.Has("token")) return CleanToken(args.Get("token"));
   if (args.Has("token_file")) {
     std::ifstream file(args.Get("token_file"));
     if (!file) {
@@ -190,9 +198,9 @@ absl::StatusOr<std::string> ReadToken(const ParsedArgs& args,
     }
     std::stringstream contents;
     contents << file.rdbuf();
-    return std::string(absl::StripAsciiWhitespace(contents.str()));
+    return CleanToken(contents.str());
   }
-  return std::string(absl::StripAsciiWhitespace(env.Get("SOTTO_TOKEN")));
+  return CleanToken(env.Get("SOTTO_TOKEN"));
 }
 
 int UsageError(std::ostream& err, const std::string& where,
@@ -437,6 +445,21 @@ int Run(const std::vector<std::string>& raw_args, const Environment& env,
 
   absl::StatusOr<RequestPtr> request = BuildRequest(*command, *parsed, context);
   if (!request.ok()) {
+    // A missing tenant is almost always a missing or broken token: say
+    // which, without the command's usage (the flags were not the problem).
+    if (context.tenant.empty() &&
+        absl::StartsWith(request.status().message(), "no tenant")) {
+      return UsageError(
+          err, where,
+          context.token.empty()
+              ? "no token: set SOTTO_TOKEN (./dev up prints ready ones), or "
+                "pass --token or --token_file; the tenant comes from its "
+                "\"tenant\" claim"
+              : "the token carries no \"tenant\" claim, or is not a JWT "
+                "(three base64url parts): check it, or name the tenant "
+                "with --tenant (or SOTTO_TENANT)",
+          "");
+    }
     return UsageError(err, where, std::string(request.status().message()),
                       CommandUsage(*command));
   }

@@ -437,6 +437,40 @@ TEST_F(CliTest, TokenFileWinsOverTheEnvironmentAndTheTenantComesFromIt) {
             "tenants/initech/calls/c-9");
 }
 
+TEST_F(CliTest, ABearerPrefixOnTheTokenIsTakenOff) {
+  // Pasted from an Authorization header: {"tenant":"initech"}.
+  const std::string token =
+      "eyJhbGciOiJIUzI1NiJ9.eyJ0ZW5hbnQiOiJpbml0ZWNoIn0.c2ln";
+  Environment env;
+  env.vars["SOTTO_BROKER"] = server_.address();
+  env.vars["SOTTO_TOKEN"] = "Bearer " + token;
+  std::ostringstream out;
+  std::ostringstream err;
+  ASSERT_EQ(sottoctl::Run({"calls", "get", "c-9"}, env, out, err), kExitOk)
+      << err.str();
+  const fakes::Received* received = script().Last("GetCall");
+  ASSERT_NE(received, nullptr);
+  EXPECT_EQ(received->authorization, "Bearer " + token);
+  EXPECT_EQ(static_cast<const v1::GetCallRequest&>(*received->request).name(),
+            "tenants/initech/calls/c-9");
+}
+
+TEST_F(CliTest, AMissingTenantSaysWhetherTheTokenIsMissingOrBroken) {
+  Environment env;
+  env.vars["SOTTO_BROKER"] = server_.address();
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(sottoctl::Run({"calls", "list"}, env, out, err), kExitUsage);
+  EXPECT_THAT(err.str(), HasSubstr("no token: set SOTTO_TOKEN"));
+  EXPECT_THAT(err.str(), Not(HasSubstr("usage:")));
+  std::ostringstream err2;
+  EXPECT_EQ(sottoctl::Run({"calls", "list", "--token=garbage"}, env, out, err2),
+            kExitUsage);
+  EXPECT_THAT(err2.str(), HasSubstr("the token carries no \"tenant\" claim"));
+  EXPECT_THAT(err2.str(), HasSubstr("--tenant"));
+  EXPECT_EQ(script().Last("ListCalls"), nullptr) << "nothing was sent";
+}
+
 TEST_F(CliTest, TheTokenIsNeverPrinted) {
   const std::string token = "very-secret-token-value";
   script().Fail("GetCall", grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
