@@ -108,6 +108,19 @@ int main(int argc, char** argv) {
   // The host part of --grpc_address, for the address the broker is given.
   std::string grpc_host = options->grpc_address;
   grpc_host = grpc_host.substr(0, grpc_host.rfind(':'));
+  // The control API and the PCM tap trust their callers (the broker and the
+  // recorder): say so loudly when anyone on the network could call them.
+  const bool loopback = grpc_host == "127.0.0.1" || grpc_host == "[::1]" ||
+                        grpc_host == "localhost";
+  if (!options->tls.mutual() && !loopback) {
+    kit::LogWarning(
+        "the media control API and PCM tap (live call audio) are served "
+        "without mutual TLS on a non-loopback address: anyone who can reach "
+        "this port can add legs and listen to calls. Use --tls_cert_file, "
+        "--tls_key_file and --tls_client_ca_file, or bind --grpc_address to "
+        "loopback",
+        {{"grpc_address", options->grpc_address}});
+  }
   if (grpc_host.empty() || grpc_host == "0.0.0.0" || grpc_host == "[::]") {
     grpc_host = engine_options.media_ip;
   }

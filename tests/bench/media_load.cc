@@ -32,6 +32,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -828,6 +829,8 @@ std::pair<long, long> CpuJiffies(int cpu) {
   return {0, 0};
 }
 
+double Round3(double value) { return std::round(value * 1000.0) / 1000.0; }
+
 int64_t Percentile(std::vector<int64_t>& v, double p) {
   if (v.empty()) return -1;
   const size_t k = std::min(
@@ -1024,7 +1027,7 @@ int main(int argc, char** argv) {
                  : janus.empty() ? "sotto-media"
                                  : "janus-audiobridge"},
       {"transport", plain ? "rtp" : "srtp"},
-      {"srtp_crypto", absl::GetFlag(FLAGS_srtp_crypto)},
+      {"srtp_crypto", plain ? "none" : absl::GetFlag(FLAGS_srtp_crypto)},
       {"receiver_poll_us", absl::GetFlag(FLAGS_receiver_poll_us)},
       {"engine_args", absl::GetFlag(FLAGS_engine_args)},
       {"rooms", rooms},
@@ -1048,10 +1051,11 @@ int main(int argc, char** argv) {
       {"latency_p99_us", p99 < 0 ? -1 : p99 / 1000},
       {"latency_p999_us", p999 < 0 ? -1 : p999 / 1000},
       {"latency_max_us", pmax < 0 ? -1 : pmax / 1000},
-      {"engine_cpu_seconds", cpu0 < 0 ? -1.0 : cpu1 - cpu0},
-      {"engine_cpu_share", cpu0 < 0 ? -1.0 : (cpu1 - cpu0) / seconds},
+      // Clock ticks (10 ms) apart: rounded so as not to print 0.94000001.
+      {"engine_cpu_seconds", cpu0 < 0 ? -1.0 : Round3(cpu1 - cpu0)},
+      {"engine_cpu_share", cpu0 < 0 ? -1.0 : Round3((cpu1 - cpu0) / seconds)},
       {"engine_rss_kib", rss},
-      {"generator_cpu_share", gen_cpu / seconds},
+      {"generator_cpu_share", Round3(gen_cpu / seconds)},
       {"setup_seconds", setup_seconds},
       {"cpu0_busy", static_cast<double>(busy0_b.first - busy0_a.first) /
                         std::max(1L, busy0_b.second - busy0_a.second)},

@@ -167,7 +167,10 @@ class Stack:
         self._start("media", [
             "--broker_address=" + self.address("broker"),
             "--engine_id=media-local", "--media_bind_ip=127.0.0.1",
-            "--media_ip=127.0.0.1"], detach)
+            "--media_ip=127.0.0.1",
+            # A local stack: stopping it ends live calls after 3 s rather
+            # than the production hour of draining.
+            "--drain_deadline=3s"], detach)
         with open(os.path.join(self.var, "run", "stack.json"), "w") as f:
             json.dump({name: {"pid": p.pid, "grpc": self.ports[name][0],
                               "metrics": self.ports[name][1]}
