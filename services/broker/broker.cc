@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "services/broker/call_proto.h"
@@ -105,6 +107,20 @@ absl::Status ValidateOffer(absl::string_view field,
         "unencrypted legs)"));
   }
   return absl::OkStatus();
+}
+
+// An engine's INVALID_ARGUMENT about an offer, in the caller's terms: the
+// engine names "offer.remote_key.inline_key", the caller sent it as
+// "customer.media.remote_key.inline_key".
+absl::Status InCallersTerms(const absl::Status& status,
+                            absl::string_view field) {
+  if (!absl::IsInvalidArgument(status)) return status;
+  const absl::string_view message = status.message();
+  const size_t at = message.find("offer.");
+  if (at == absl::string_view::npos) return status;
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ".", message.substr(at + 6), " (",
+                   absl::StripSuffix(message.substr(0, at), ": "), ")"));
 }
 
 absl::Status ValidateAttributes(
@@ -482,9 +498,9 @@ absl::StatusOr<v1::Call> Broker::RegisterCall(
     (void)media_->DeleteRoom(call.engine_control_address, remove);
     engines_->Release(call.engine_id);
   };
-  for (const auto& [participant, spec] :
-       {std::pair{customer.id, &request.customer()},
-        std::pair{agent.id, &request.agent()}}) {
+  for (const auto& [participant, spec, field] :
+       {std::tuple{customer.id, &request.customer(), "customer.media"},
+        std::tuple{agent.id, &request.agent(), "agent.media"}}) {
     v1::AddLegRequest add;
     add.set_room_id(record.name());
     add.set_leg_id(participant);
@@ -495,7 +511,7 @@ absl::StatusOr<v1::Call> Broker::RegisterCall(
         media_->AddLeg(call.engine_control_address, add);
     if (!leg.ok()) {
       undo();
-      return leg.status();
+      return InCallersTerms(leg.status(), field);
     }
     call.answers[participant] = leg->answer();
   }
@@ -837,7 +853,7 @@ absl::StatusOr<v1::TransferCallResponse> Broker::TransferCall(
         add.set_request_id(
             MediaRequestId(c.record.tenant, request.request_id(), added->id));
         absl::StatusOr<v1::Leg> leg = media_->AddLeg(EngineAddress(c), add);
-        if (!leg.ok()) return leg.status();
+        if (!leg.ok()) return InCallersTerms(leg.status(), "new_agent.media");
         c.answers[added->id] = leg->answer();
         // The new matrix first (the customer hears the new agent at once),
         // then the legs that left.
@@ -1046,7 +1062,7 @@ absl::StatusOr<v1::Participant> Broker::UpdateParticipantMedia(
             c.record.tenant, request.request_id(), "update-media"));
         absl::StatusOr<v1::Leg> leg =
             media_->UpdateLeg(EngineAddress(c), update);
-        if (!leg.ok()) return leg.status();
+        if (!leg.ok()) return InCallersTerms(leg.status(), "media");
         // The engine keeps our local key unless asked to rotate it: keep
         // the one the endpoint already has when the answer carries none.
         v1::MediaAnswer answer = leg->answer();
@@ -1236,7 +1252,7 @@ absl::StatusOr<v1::Supervision> Broker::CreateSupervision(
         add.set_request_id(MediaRequestId(c.record.tenant, request.request_id(),
                                           s->participant));
         absl::StatusOr<v1::Leg> leg = media_->AddLeg(EngineAddress(c), add);
-        if (!leg.ok()) return leg.status();
+        if (!leg.ok()) return InCallersTerms(leg.status(), "media");
         c.answers[s->participant] = leg->answer();
         if (!request.display_name().empty()) {
           c.display_names[s->participant] = request.display_name();

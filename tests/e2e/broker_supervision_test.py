@@ -173,6 +173,22 @@ class BrokerSupervisionTest(unittest.TestCase):
             monitoring_disclosed=True, request_id="register-1")
         self.assert_code(grpc.StatusCode.UNAUTHENTICATED,
                          self.stub.RegisterCall, registration)
+        # A key the engine cannot use is named as the caller sent it, and
+        # leaves no call behind.
+        bad_key = broker_pb2.RegisterCallRequest()
+        bad_key.CopyFrom(registration)
+        bad_key.request_id = "register-bad-key"
+        bad_key.agent.media.remote_key.CopyFrom(common_pb2.SrtpKey(
+            suite=common_pb2.CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_80,
+            inline_key="not base64!"))
+        with self.assertRaises(grpc.RpcError) as refused:
+            self.stub.RegisterCall(bad_key, metadata=auth(self.integrator),
+                                   timeout=RPC_TIMEOUT)
+        self.assertEqual(refused.exception.code(),
+                         grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("agent.media.remote_key.inline_key",
+                      refused.exception.details())
+        self.assertNotIn("offer.", refused.exception.details())
         call = self.stub.RegisterCall(registration,
                                       metadata=auth(self.integrator),
                                       timeout=RPC_TIMEOUT)
