@@ -65,6 +65,12 @@ def main(log_path, testlogs):
         # Bazel never got to run a test (analysis or build error): say so.
         failed += 1
         print("failed: no test ran; see %s" % log_path)
+    if seen:
+        # Bazel's own "Executed N out of M tests" counts targets, and only
+        # those it ran this time; this summary counts test cases of all.
+        print("(test cases of %d Bazel test targets; targets whose inputs "
+              "did not change report their cached result)" % len(seen),
+              file=sys.stderr)
     print("%d passed, %d failed" % (passed, failed))
 
 
