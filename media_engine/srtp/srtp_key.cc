@@ -147,6 +147,22 @@ bool operator==(const SrtpKeyMaterial& a, const SrtpKeyMaterial& b) {
          std::memcmp(a.bytes_.data(), b.bytes_.data(), a.length_) == 0;
 }
 
+namespace {
+
+// A field of an a=crypto line, safe to quote in an error message: only its
+// name (up to '=' or ':'), and only if that is short. A misplaced
+// "inline:<key>" is quoted as "inline", and a bare key (40 base64
+// characters for AES-CM) is not quoted at all.
+std::string QuotableName(absl::string_view field) {
+  field = field.substr(0, field.find_first_of("=:"));
+  if (field.size() > 32) {
+    return absl::StrCat("<", field.size(), " characters>");
+  }
+  return std::string(field);
+}
+
+}  // namespace
+
 absl::StatusOr<SdesCryptoAttribute> ParseSdesCryptoAttribute(
     absl::string_view value) {
   std::vector<absl::string_view> fields =
@@ -162,8 +178,8 @@ absl::StatusOr<SdesCryptoAttribute> ParseSdesCryptoAttribute(
   const absl::optional<SrtpCryptoSuite> suite =
       SrtpCryptoSuiteFromName(fields[1]);
   if (!suite.has_value()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unsupported SRTP crypto suite '", fields[1], "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unsupported SRTP crypto suite '", QuotableName(fields[1]), "'"));
   }
   if (absl::StrContains(fields[2], ';')) {
     return absl::InvalidArgumentError("several SDES keys are not supported");
@@ -171,7 +187,8 @@ absl::StatusOr<SdesCryptoAttribute> ParseSdesCryptoAttribute(
   for (size_t i = 3; i < fields.size(); ++i) {
     if (!absl::StartsWith(fields[i], "WSH=")) {
       return absl::InvalidArgumentError(
-          absl::StrCat("unsupported SDES session parameter '", fields[i], "'"));
+          absl::StrCat("unsupported SDES session parameter '",
+                       QuotableName(fields[i]), "'"));
     }
   }
   absl::StatusOr<SrtpKeyMaterial> key =

@@ -122,5 +122,21 @@ TEST(SrtpKeyTest, DebugOutputNeverContainsKeyMaterial) {
   }
 }
 
+TEST(SdesCryptoAttributeTest, ErrorsNeverQuoteAMisplacedKey) {
+  const std::string key = "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz";
+  for (const std::string& line : {
+           "1 AES_CM_128_HMAC_SHA1_80 inline:" + key + " inline:" + key,
+           "1 inline:" + key + " AES_CM_128_HMAC_SHA1_80",
+           "1 " + key + " inline:" + key,
+           "1 AES_CM_128_HMAC_SHA1_80 inline:" + key + " " + key,
+       }) {
+    auto parsed = ParseSdesCryptoAttribute(line);
+    ASSERT_FALSE(parsed.ok()) << line;
+    EXPECT_EQ(parsed.status().message().find(key.substr(0, 12)),
+              absl::string_view::npos)
+        << parsed.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace sotto::media::srtp
