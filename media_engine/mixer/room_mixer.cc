@@ -127,7 +127,18 @@ bool RoomMixer::TryMix(int sink, Member& member, Micros now) {
   if (!hears_active_source && now < timeline_.SlotTime(slot)) {
     return false;  // nothing to hear: keep wall-clock pace
   }
-  member.combiner.Mix(absl::MakeConstSpan(inputs.data(), input_count), &mixed_);
+  // Audio played to this sink alone (a cue tone, an announcement), on top
+  // of what it hears; one frame of it per mixed slot until it ends.
+  const AudioFrame* extra = nullptr;
+  if (member.extra != nullptr) {
+    if (member.extra->Render(slot, &extra_frame_)) {
+      extra = &extra_frame_;
+    } else {
+      member.extra = nullptr;  // finished
+    }
+  }
+  member.combiner.MixWithExtra(absl::MakeConstSpan(inputs.data(), input_count),
+                               extra, &mixed_);
   observer_->OnMixedFrame(sink, slot, mixed_, now - earliest_final);
   ++member.next_slot;
   ++frames_mixed_;

@@ -639,6 +639,37 @@ class PrivacyTest(unittest.TestCase):
         sender.stop()
         self.assertIsNone(sender.error)
 
+    def test_played_audio_reaches_its_sink_alone_on_top_of_the_mix(self):
+        self.engine.set_routing(self.room, WHISPER)
+        sender = PacedSender([
+            RtpStream(self.sockets["customer"], self.destination("customer"),
+                      CUSTOMER_VALUE, 0x11111111),
+            RtpStream(self.sockets["agent"], self.destination("agent"),
+                      AGENT_VALUE, 0x22222222),
+            RtpStream(self.sockets["supervisor"],
+                      self.destination("supervisor"), SUPERVISOR_VALUE,
+                      0x33333333),
+        ]).start()
+        self.addCleanup(sender.stop)
+        self.assert_steady("customer", A)
+        # One second of a constant level, played to the customer only (as
+        # the broker plays an announcement on barge).
+        clip = struct.pack("<h", 1500) * 8000
+        played = self.engine.stub.PlayAudio(media_pb2.PlayAudioRequest(
+            room_id=self.room, sink_leg_ids=["customer"], pcm_s16le_8k=clip,
+            request_id="play-1"), timeout=RPC_TIMEOUT)
+        drain_socket(self.sockets["agent"])  # from here on, during the clip
+        self.assertEqual(played.duration.seconds, 1)
+        self.assertNotEqual(g711(A + 1500), A)
+        self.assert_steady("customer", g711(A + 1500), frames=30)
+        # The agent never hears it (its frames from the clip's first second).
+        for _, _, samples in receive(self.sockets["agent"], 25):
+            self.assertEqual(set(samples), {g711(C + S)})
+        # It ends, and the customer hears the agent alone again.
+        self.assert_steady("customer", A, frames=25, wait=3.0)
+        sender.stop()
+        self.assertIsNone(sender.error)
+
     def test_hostile_spray_is_counted_by_reason_and_logged_at_a_rate(self):
         started = time.monotonic()
         port = self.engine.process.metrics_port

@@ -514,6 +514,58 @@ TEST(RoomMixerTest, ASourceThatSignalsComfortNoiseIsNotWaitedFor) {
   EXPECT_EQ(SupervisorFramesDelayedAfterAgentFallsSilent(true), 0);
 }
 
+// A fixed number of frames of a constant level, as a cue tone would be.
+class ConstantClip : public ExtraAudio {
+ public:
+  ConstantClip(int16_t level, int frames) : level_(level), frames_(frames) {}
+  bool Render(int64_t slot, AudioFrame* out) override {
+    (void)slot;
+    if (rendered_ == frames_) return false;
+    ++rendered_;
+    out->fill(level_);
+    return true;
+  }
+  int rendered() const { return rendered_; }
+
+ private:
+  int16_t level_;
+  int frames_;
+  int rendered_ = 0;
+};
+
+TEST(RoomMixerTest, ExtraAudioIsAddedForItsSinkAloneThenStops) {
+  // The same call twice, once with a 10-frame clip played to the agent.
+  Harness plain;
+  Harness played;
+  ConstantClip clip(1000, 10);
+  for (Harness* h : {&plain, &played}) {
+    h->check_exact_ = false;  // the harness's expectation knows no clips
+    h->Add(kCustomer);
+    h->Add(kAgent);
+    h->SetRouting(DesignMatrix({}));
+  }
+  played.mixer_.SetExtraAudio(kAgent, &clip);
+  const auto packets = MakePackets({kCustomerVoice, kAgentVoice}, kCall);
+  plain.Run(packets, kStart + kCall);
+  played.Run(packets, kStart + kCall);
+  EXPECT_EQ(clip.rendered(), 10);
+  // The customer hears exactly the same call.
+  ExpectSameAudio(played.out_[kCustomer], plain.out_[kCustomer]);
+  // The agent hears the clip on top of the customer for its first ten
+  // frames, then exactly the same call again.
+  const auto& with = played.out_[kAgent];
+  const auto& without = plain.out_[kAgent];
+  ASSERT_EQ(with.size(), without.size());
+  ASSERT_GT(with.size(), 20u);
+  for (size_t i = 0; i < with.size(); ++i) {
+    ASSERT_EQ(with[i].slot, without[i].slot);
+    for (int n = 0; n < kSamplesPerFrame; ++n) {
+      ASSERT_EQ(with[i].frame[n] - without[i].frame[n], i < 10 ? 1000 : 0)
+          << "frame " << i << " sample " << n;
+    }
+  }
+}
+
 TEST(RoomMixerTest, ASinkThatHearsNobodyStillGetsFiftyFramesASecond) {
   Harness h;
   h.Add(kCustomer);
