@@ -1,5 +1,9 @@
 #include "media_engine/control/media_service.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <array>
 #include <string>
 #include <utility>
 #include <vector>
@@ -99,6 +103,23 @@ absl::StatusOr<std::optional<net::SocketAddress>> ToAddress(
     return absl::InvalidArgumentError(
         absl::StrCat(field, ".address: ", address.status().message()));
   }
+  // Media goes to one endpoint: never to "any", a broadcast or a group.
+  in_addr v4{};
+  in6_addr v6{};
+  const std::string& ip = endpoint.address();
+  const bool bad =
+      inet_pton(AF_INET, ip.c_str(), &v4) == 1
+          ? (v4.s_addr == htonl(INADDR_ANY) ||
+             v4.s_addr == htonl(INADDR_BROADCAST) ||
+             IN_MULTICAST(ntohl(v4.s_addr)))
+          : inet_pton(AF_INET6, ip.c_str(), &v6) == 1 &&
+                (IN6_IS_ADDR_UNSPECIFIED(&v6) || IN6_IS_ADDR_MULTICAST(&v6));
+  if (bad) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ".address ", ip,
+        " is not one endpoint's address (unspecified, broadcast or "
+        "multicast)"));
+  }
   return std::optional<net::SocketAddress>(*address);
 }
 
@@ -138,6 +159,13 @@ absl::StatusOr<LegConfig> ConfigFromOffer(const v1::MediaOffer& offer,
   }
   config.telephone_event_payload_type =
       static_cast<uint8_t>(offer.telephone_event_payload_type());
+  if ((config.codec == AudioCodec::kPcmu && config.payload_type == 8) ||
+      (config.codec == AudioCodec::kPcma && config.payload_type == 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "offer.payload_type ", static_cast<int>(config.payload_type),
+        " is the other G.711 law's static type: use the codec's own (0 PCMU, "
+        "8 PCMA) or a dynamic one (96-127)"));
+  }
   if (config.telephone_event_payload_type != 0 &&
       config.telephone_event_payload_type == config.payload_type) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -156,7 +184,23 @@ absl::StatusOr<LegConfig> ConfigFromOffer(const v1::MediaOffer& offer,
   auto rtcp = ToAddress(offer.remote_rtcp(), "offer.remote_rtcp");
   if (!rtcp.ok()) return rtcp.status();
   config.remote_rtcp = *rtcp;
+  if (!v1::RtcpMode_IsValid(offer.rtcp_mode())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "offer.rtcp_mode ", offer.rtcp_mode(),
+        " is not an RtcpMode (RTCP_MODE_MUX or RTCP_MODE_SEPARATE_PORT)"));
+  }
   config.rtcp_mux = offer.rtcp_mode() != v1::RTCP_MODE_SEPARATE_PORT;
+  // RFC 5761 s4: with RTCP on the RTP port, payload types 64-95 would be
+  // read as RTCP packet types 192-223 whenever the marker bit is set.
+  for (const int pt : {static_cast<int>(config.payload_type),
+                       static_cast<int>(config.telephone_event_payload_type)}) {
+    if (config.rtcp_mux && pt >= 64 && pt <= 95) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "payload type ", pt,
+          " collides with RTCP packet types when RTCP is muxed (RFC 5761): "
+          "use 96-127"));
+    }
+  }
   config.asymmetric_rtp = offer.asymmetric_rtp();
   if (config.asymmetric_rtp && !config.remote_rtp) {
     return absl::InvalidArgumentError(
@@ -425,11 +469,17 @@ grpc::Status MediaService::UpdateLegOnce(const v1::UpdateLegRequest* request,
   auto rtcp = ToAddress(offer.remote_rtcp(), "offer.remote_rtcp");
   if (!rtcp.ok()) return ToGrpcStatus(rtcp.status());
   update.remote_rtcp = *rtcp;
-  if (update.telephone_event_payload_type && update.payload_type &&
-      *update.telephone_event_payload_type == *update.payload_type) {
+  if (offer.rtcp_mode() != v1::RTCP_MODE_UNSPECIFIED ||
+      offer.asymmetric_rtp()) {
     return Invalid(
-        "offer.telephone_event_payload_type is also the audio payload type: "
-        "voice and telephone events need different payload types");
+        "offer.rtcp_mode and offer.asymmetric_rtp cannot change in UpdateLeg; "
+        "remove the leg and add it again");
+  }
+  if (offer.remote_key().suite() == v1::CRYPTO_SUITE_UNSPECIFIED &&
+      !offer.remote_key().inline_key().empty()) {
+    return Invalid(
+        "offer.remote_key.suite is required with a new inline_key (the key's "
+        "SRTP suite)");
   }
   if (offer.remote_key().suite() == v1::CRYPTO_SUITE_PLAIN_RTP) {
     return Invalid(
@@ -509,6 +559,9 @@ grpc::Status MediaService::PlayAudioOnce(const v1::PlayAudioRequest* request,
     const int64_t gap =
         google::protobuf::util::TimeUtil::DurationToMilliseconds(tone.gap());
     const double level = tone.has_level_dbfs() ? tone.level_dbfs() : -16.0;
+    if (!(level >= -60 && level <= 0)) {  // NaN included
+      return Invalid("tone.level_dbfs must be -60..0");
+    }
     if (ms <= 0 || ms > 10'000)
       return Invalid("tone.duration must be 1 ms to 10 s");
     if (level < -60 || level > 0)
@@ -598,14 +651,24 @@ grpc::Status MediaService::StreamTap(
   const absl::Time origin = absl::Now();
   TapItem item;
   v1::TapMessage message;
+  std::array<std::string, kMaxRoomMembers> leg_ids;
   while (!context->IsCancelled() && !shutting_down_) {
     if (!queue->Pop(&item, 100'000)) {
       if (queue->closed()) break;  // room deleted
       continue;
     }
     message.Clear();
-    const std::string leg_id =
-        engine_->LegIdOf(request->room_id(), item.member);
+    // Leg ids by member, from the tap's own leg-change items (a reader may
+    // be behind the engine, which can have forgotten or reused a member).
+    std::string& known = leg_ids[static_cast<size_t>(item.member)];
+    if (item.kind == TapItem::Kind::kLegAdded ||
+        item.kind == TapItem::Kind::kLegRemoved) {
+      known = item.leg_id.data();  // the id as it was when it happened
+    } else if (known.empty()) {
+      known = engine_->LegIdOf(request->room_id(), item.member);
+    }
+    const std::string leg_id = known;
+    if (item.kind == TapItem::Kind::kLegRemoved) known.clear();
     const auto media_time =
         google::protobuf::util::TimeUtil::MicrosecondsToDuration(
             item.media_time);

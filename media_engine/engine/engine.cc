@@ -37,6 +37,21 @@ Engine::~Engine() {
   for (auto& worker : workers_) worker->Stop();
 }
 
+absl::Status Engine::CheckFamily(const LegConfig& config) const {
+  // Sockets bound to an IPv4 address cannot send to an IPv6 one (and the
+  // reverse): refuse the leg rather than have it send nothing.
+  const bool bind_v6 = options_.bind_ip.find(':') != std::string::npos;
+  for (const auto* remote : {&config.remote_rtp, &config.remote_rtcp}) {
+    if (remote->has_value() && (*remote)->is_ipv6() != bind_v6) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "remote address ", (*remote)->ip(), " is IPv", bind_v6 ? "4" : "6",
+          " but this engine's media sockets are IPv", bind_v6 ? "6" : "4",
+          " (--media_bind_ip=", options_.bind_ip, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 Worker* Engine::PickWorker() {
   Worker* best = workers_.front().get();
   for (auto& worker : workers_) {
@@ -77,6 +92,9 @@ absl::StatusOr<LegDescription> Engine::AddLeg(LegSpec spec) {
   }
   if (spec.leg_id.empty() || spec.leg_id.size() > 64) {
     return absl::InvalidArgumentError("leg_id must be 1-64 characters");
+  }
+  if (absl::Status family = CheckFamily(spec.config); !family.ok()) {
+    return family;
   }
   std::lock_guard<std::mutex> lock(mutex_);
   auto room_it = rooms_.find(spec.room_id);
@@ -199,11 +217,30 @@ absl::StatusOr<LegDescription> Engine::UpdateLeg(const std::string& room_id,
   if (update.remote_rtcp) config.remote_rtcp = update.remote_rtcp;
   if (update.remote_key) {
     if (!config.remote_key) {
-      return absl::FailedPreconditionError(
-          "a plain-RTP leg cannot be given a key; remove and add it");
+      return absl::InvalidArgumentError(
+          "offer.remote_key: a leg cannot change between SRTP and plain RTP "
+          "in place (that would downgrade or upgrade what was negotiated); "
+          "remove the leg and add it again");
     }
     config.remote_key = update.remote_key;
   }
+  if (config.telephone_event_payload_type != 0 &&
+      config.telephone_event_payload_type == config.payload_type) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "payload type ", static_cast<int>(config.payload_type),
+        " would carry both the leg's audio and its telephone events: voice "
+        "and telephone events need different payload types"));
+  }
+  for (const int pt : {static_cast<int>(config.payload_type),
+                       static_cast<int>(config.telephone_event_payload_type)}) {
+    if (config.rtcp_mux && pt >= 64 && pt <= 95) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "payload type ", pt,
+          " collides with RTCP packet types when RTCP is muxed (RFC 5761): "
+          "use 96-127"));
+    }
+  }
+  if (absl::Status family = CheckFamily(config); !family.ok()) return family;
   if (update.rotate_local_key && config.local_key) {
     auto key = srtp::SrtpKeyMaterial::Generate(config.local_key->suite());
     if (!key.ok()) return key.status();
@@ -234,12 +271,16 @@ absl::StatusOr<LegStats> Engine::RemoveLeg(const std::string& room_id,
   });
   room.used[member] = false;
   room.legs.erase(leg_it);
+  const size_t entries = room.routing.size();
   room.routing.erase(std::remove_if(room.routing.begin(), room.routing.end(),
                                     [&](const RoutingEntry& e) {
                                       return e.source_leg_id == leg_id ||
                                              e.sink_leg_id == leg_id;
                                     }),
                      room.routing.end());
+  // The matrix in force changed: a compare-and-set against the old one
+  // must fail.
+  if (room.routing.size() != entries) room.generation += 1;
   return stats;
 }
 

@@ -172,6 +172,7 @@ class Engine {
   LegDescription Describe(const std::string& room_id, const RoomRecord& room,
                           const std::string& leg_id, const LegRecord& leg);
   Worker* PickWorker();
+  absl::Status CheckFamily(const LegConfig& config) const;
 
   const EngineOptions options_;
   const Clock& clock_;

@@ -42,6 +42,7 @@ absl::Status Room::AddLeg(int member, std::unique_ptr<Leg> leg) {
   TapItem change;
   change.kind = TapItem::Kind::kLegAdded;
   change.member = member;
+  change.set_leg_id(legs_[member]->config().leg_id);
   change.media_time = mixer_.timeline().SlotAtOrAfter(now) * kFrameMicros;
   PushTap(change, false);
   Reschedule();
@@ -57,6 +58,7 @@ std::unique_ptr<Leg> Room::RemoveLeg(int member) {
   TapItem change;
   change.kind = TapItem::Kind::kLegRemoved;
   change.member = member;
+  change.set_leg_id(leg->config().leg_id);
   change.media_time =
       mixer_.timeline().SlotAtOrAfter(loop_->clock().Now()) * kFrameMicros;
   PushTap(change, false);
@@ -98,6 +100,7 @@ void Room::AddTap(std::shared_ptr<TapQueue> tap, bool telephone_events) {
     TapItem change;
     change.kind = TapItem::Kind::kLegAdded;
     change.member = i;
+    change.set_leg_id(legs_[i]->config().leg_id);
     change.media_time = media_time;
     tap->Push(change);
   }

@@ -3,10 +3,12 @@
 #ifndef SOTTO_MEDIA_ENGINE_ENGINE_TAP_H_
 #define SOTTO_MEDIA_ENGINE_ENGINE_TAP_H_
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "media_engine/base/audio_frame.h"
 #include "media_engine/base/clock.h"
@@ -34,6 +36,16 @@ struct TapItem {
   // (telephone events, leg changes).
   uint32_t frames_dropped = 0;
   uint32_t other_items_dropped = 0;
+  // kLegAdded/kLegRemoved: the leg's id, NUL-terminated (ids are at most
+  // 64 characters). Carried in the item because a reader may read it after
+  // the engine has forgotten the leg; a fixed array so that no push
+  // allocates.
+  std::array<char, 65> leg_id{};
+  void set_leg_id(const std::string& id) {
+    const size_t n = std::min(id.size(), leg_id.size() - 1);
+    id.copy(leg_id.data(), n);
+    leg_id[n] = '\0';
+  }
   // kGap: why. A restarted stream (new SSRC: transfer, re-INVITE) loses
   // no frame here, but what follows is another stream: readers mark it.
   enum class GapCause : uint8_t { kReaderTooSlow, kStreamRestart };

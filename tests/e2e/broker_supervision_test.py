@@ -123,6 +123,26 @@ class BrokerSupervisionTest(unittest.TestCase):
                          raised.exception.details())
         return raised.exception.details() or ""
 
+    def expect_cue(self, leg, expected, most_frames):
+        """The party hears a cue (a tone on top of `expected`: samples on
+        both sides of it) for at most `most_frames` frames, then `expected`
+        again. Returns how many frames carried the tone."""
+        sock = self.sockets[leg]
+        toned = 0
+        plain_run = 0
+        deadline = time.monotonic() + 5
+        while plain_run < 10:
+            self.assertLess(time.monotonic(), deadline,
+                            "%s: the cue never ended" % leg)
+            _, _, samples = media.receive(sock, 1)[0]
+            if max(samples) > expected and min(samples) < expected:
+                toned += 1
+                plain_run = 0
+            else:
+                plain_run += 1 if toned else 0
+        self.assertLessEqual(toned, most_frames, leg)
+        return toned
+
     def assert_hears(self, leg, expected, frames=50, wait=3.0):
         """The first packet of exactly `expected` comes within `wait`; the
         next `frames` consecutive packets are exactly that too, but for at
@@ -258,9 +278,18 @@ class BrokerSupervisionTest(unittest.TestCase):
                                     "supervisor-1": True})
 
         # WHISPER: the customer still hears exactly the agent.
+        media.drain_socket(self.sockets["agent"])
+        media.drain_socket(self.sockets["customer"])
         whisper = self.set_mode(supervision.name, common_pb2.MODE_WHISPER,
                                 "mode-1")
         self.assertEqual(whisper.mode, common_pb2.MODE_WHISPER)
+        # The agent alone hears the whisper cue (two 120 ms beeps, policy
+        # whisper_cue_tone), on top of the call.
+        self.assertGreaterEqual(
+            self.expect_cue("agent", media.g711(C + S), most_frames=16), 6)
+        for _, _, samples in media.receive(self.sockets["customer"], 25):
+            self.assertFalse(max(samples) > A and min(samples) < A,
+                             "the customer heard the whisper cue")
         self.assert_hears("customer", A)
         self.assert_hears("agent", media.g711(C + S))
         self.assert_hears("supervisor", media.g711(C + A))
@@ -290,13 +319,21 @@ class BrokerSupervisionTest(unittest.TestCase):
                               "mode-2")
         self.assertEqual(barge.mode, common_pb2.MODE_BARGE)
         media.drain_socket(self.sockets["customer"])
-        concealed = 0
-        for _, _, samples in media.receive(self.sockets["customer"], 25):
+        # The customer hears the monitoring notice (policy
+        # customer_announcement: three 200 ms beeps), and from the first
+        # frame on, the supervisor.
+        expected = media.g711(A + S)
+        concealed = toned = 0
+        for _, _, samples in media.receive(self.sockets["customer"], 50):
             self.assertNotEqual(set(samples), {A},
                                 "a customer frame after SetSupervisionMode "
                                 "(BARGE) returned lacks the supervisor")
-            if set(samples) != {media.g711(A + S)}:
+            if max(samples) > expected and min(samples) < expected:
+                toned += 1
+            elif set(samples) != {expected}:
                 concealed += 1  # a late packet, faded by the jitter buffer
+        self.assertGreaterEqual(toned, 20, "the notice was not played")
+        self.assertLessEqual(toned, 45)
         self.assertLessEqual(concealed, 2)
 
         ended = self.stub.EndCall(
@@ -363,6 +400,7 @@ class BrokerSupervisionTest(unittest.TestCase):
                             SUPERVISOR_VALUE, 0x33333333),
         ]).start()
         self.addCleanup(supervisor_sender.stop)
+        self.expect_cue("agent", media.g711(C + S), most_frames=16)
         self.assert_hears("agent", media.g711(C + S))
 
         port = self.broker.grpc_port
@@ -391,9 +429,14 @@ class BrokerSupervisionTest(unittest.TestCase):
         self.assertEqual(snapshot.event.type, 0)
         self.assertEqual(snapshot.call.name, CALL)
 
+        media.drain_socket(self.sockets["customer"])
         barge = self.set_mode(supervision.name, common_pb2.MODE_BARGE,
                               "mode-after-restart")
         self.assertEqual(barge.mode, common_pb2.MODE_BARGE)
+        # The new broker plays the monitoring notice too.
+        self.assertGreaterEqual(
+            self.expect_cue("customer", media.g711(A + S), most_frames=45),
+            20)
         self.assert_hears("customer", media.g711(A + S))
 
         # Transfer to a second agent of the same team: the lead stays, in

@@ -846,6 +846,93 @@ class ControlApiTest(unittest.TestCase):
         # A leg that has heard nothing has no MOS yet (not a perfect one).
         self.assertEqual(engine.leg_stats("r")["b"].mos, 0.0)
 
+        # Offers no phone could use.
+        for fields, fragment in [
+                (dict(payload_type=72), "RFC 5761"),
+                (dict(telephone_event_payload_type=80), "RFC 5761"),
+                (dict(payload_type=8), "other G.711 law's static type"),
+                (dict(rtcp_mode=7), "is not an RtcpMode")]:
+            details = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT,
+                                       engine.add_leg, "r", "x", port_a,
+                                       **fields)
+            self.assertIn(fragment, details)
+        for address, fragment in [("0.0.0.0", "not one endpoint"),
+                                  ("224.0.0.1", "not one endpoint"),
+                                  ("255.255.255.255", "not one endpoint"),
+                                  ("::1", "is IPv6 but this engine")]:
+            details = self.assert_code(
+                grpc.StatusCode.INVALID_ARGUMENT, self.stub.AddLeg,
+                media_pb2.AddLegRequest(
+                    room_id="r", leg_id="x", request_id=engine.request_id(),
+                    offer=common_pb2.MediaOffer(
+                        remote_rtp=common_pb2.Endpoint(address=address,
+                                                       port=port_a),
+                        codec=common_pb2.CODEC_PCMU,
+                        remote_key=common_pb2.SrtpKey(suite=PLAIN))),
+                timeout=RPC_TIMEOUT)
+            self.assertIn(fragment, details)
+        # Updates that cannot apply in place are refused, not ignored.
+        engine.add_leg("r", "c", port_a, telephone_event_payload_type=101)
+        for offer, fragment in [
+                (common_pb2.MediaOffer(payload_type=101),
+                 "voice and telephone events need different"),
+                (common_pb2.MediaOffer(
+                    rtcp_mode=common_pb2.RTCP_MODE_SEPARATE_PORT),
+                 "cannot change in UpdateLeg"),
+                (common_pb2.MediaOffer(asymmetric_rtp=True),
+                 "cannot change in UpdateLeg"),
+                (common_pb2.MediaOffer(remote_key=common_pb2.SrtpKey(
+                    inline_key=random_key())), "suite is required"),
+                (common_pb2.MediaOffer(remote_key=common_pb2.SrtpKey(
+                    suite=SUITE_80, inline_key=random_key())),
+                 "cannot change between SRTP and plain RTP")]:
+            details = self.assert_code(
+                grpc.StatusCode.INVALID_ARGUMENT, self.stub.UpdateLeg,
+                media_pb2.UpdateLegRequest(
+                    room_id="r", leg_id="c", offer=offer,
+                    request_id=engine.request_id()), timeout=RPC_TIMEOUT)
+            self.assertIn(fragment, details)
+        details = self.assert_code(
+            grpc.StatusCode.INVALID_ARGUMENT, self.stub.PlayAudio,
+            media_pb2.PlayAudioRequest(
+                room_id="r", sink_leg_ids=["b"],
+                tone=media_pb2.PlayAudioRequest.Tone(
+                    frequency_hz=1000,
+                    duration=duration_pb2.Duration(seconds=1),
+                    level_dbfs=float("nan")),
+                request_id=engine.request_id()), timeout=RPC_TIMEOUT)
+        self.assertIn("level_dbfs", details)
+
+    def test_removing_a_routed_leg_moves_the_generation_and_the_tap_names_it(
+            self):
+        engine = self.engine
+        with udp_socket() as a, udp_socket() as b:
+            engine.add_leg("r", "a", a.getsockname()[1])
+            engine.add_leg("r", "b", b.getsockname()[1])
+        routed = engine.set_routing("r", {("a", "b"): 1.0})
+        tap = self.stub.StreamTap(media_pb2.StreamTapRequest(room_id="r"),
+                                  timeout=10)
+        self.addCleanup(tap.cancel)
+        engine.stub.RemoveLeg(media_pb2.RemoveLegRequest(
+            room_id="r", leg_id="b", request_id="remove-b"),
+            timeout=RPC_TIMEOUT)
+        room = self.stub.ListRooms(media_pb2.ListRoomsRequest(),
+                                   timeout=RPC_TIMEOUT).rooms[0]
+        self.assertEqual(len(room.routing), 0)
+        self.assertEqual(room.routing_generation, routed.generation + 1,
+                         "the matrix in force changed")
+        self.assert_code(grpc.StatusCode.ABORTED, self.stub.SetRouting,
+                         self.routing_request("r", [], "stale-cas",
+                                              expected=routed.generation),
+                         timeout=RPC_TIMEOUT)
+        # The tap said which leg left (it reads the item after the engine
+        # has forgotten the leg).
+        for message in tap:
+            if message.HasField("leg_change") and \
+                    not message.leg_change.added:
+                self.assertEqual(message.leg_change.leg_id, "b")
+                break
+
     def test_bad_flags_stop_the_engine_with_a_message(self):
         for flag, fragment in [
                 ("--workers=-3", "--workers must be 0 (one per core) to 256"),
