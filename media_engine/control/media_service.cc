@@ -166,14 +166,6 @@ absl::StatusOr<LegConfig> ConfigFromOffer(const v1::MediaOffer& offer,
         " is the other G.711 law's static type: use the codec's own (0 PCMU, "
         "8 PCMA) or a dynamic one (96-127)"));
   }
-  if (config.telephone_event_payload_type != 0 &&
-      config.telephone_event_payload_type == config.payload_type) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "offer.telephone_event_payload_type ",
-        static_cast<int>(config.telephone_event_payload_type),
-        " is also the audio payload type: voice and telephone events need "
-        "different payload types"));
-  }
   absl::Status status = ValidatePtime(offer.ptime_ms());
   if (!status.ok()) return status;
   config.ptime_ms =
@@ -190,17 +182,6 @@ absl::StatusOr<LegConfig> ConfigFromOffer(const v1::MediaOffer& offer,
         " is not an RtcpMode (RTCP_MODE_MUX or RTCP_MODE_SEPARATE_PORT)"));
   }
   config.rtcp_mux = offer.rtcp_mode() != v1::RTCP_MODE_SEPARATE_PORT;
-  // RFC 5761 s4: with RTCP on the RTP port, payload types 64-95 would be
-  // read as RTCP packet types 192-223 whenever the marker bit is set.
-  for (const int pt : {static_cast<int>(config.payload_type),
-                       static_cast<int>(config.telephone_event_payload_type)}) {
-    if (config.rtcp_mux && pt >= 64 && pt <= 95) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "payload type ", pt,
-          " collides with RTCP packet types when RTCP is muxed (RFC 5761): "
-          "use 96-127"));
-    }
-  }
   config.asymmetric_rtp = offer.asymmetric_rtp();
   if (config.asymmetric_rtp && !config.remote_rtp) {
     return absl::InvalidArgumentError(

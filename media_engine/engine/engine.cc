@@ -37,7 +37,25 @@ Engine::~Engine() {
   for (auto& worker : workers_) worker->Stop();
 }
 
-absl::Status Engine::CheckFamily(const LegConfig& config) const {
+absl::Status Engine::CheckLegConfig(const LegConfig& config) const {
+  if (config.telephone_event_payload_type != 0 &&
+      config.telephone_event_payload_type == config.payload_type) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "payload type ", static_cast<int>(config.payload_type),
+        " would carry both the leg's audio and its telephone events: voice "
+        "and telephone events need different payload types"));
+  }
+  // RFC 5761 s4: with RTCP on the RTP port, payload types 64-95 would be
+  // read as RTCP packet types 192-223 whenever the marker bit is set.
+  for (const int pt : {static_cast<int>(config.payload_type),
+                       static_cast<int>(config.telephone_event_payload_type)}) {
+    if (config.rtcp_mux && pt >= 64 && pt <= 95) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "payload type ", pt,
+          " collides with RTCP packet types when RTCP is muxed (RFC 5761): "
+          "use 96-127"));
+    }
+  }
   // Sockets bound to an IPv4 address cannot send to an IPv6 one (and the
   // reverse): refuse the leg rather than have it send nothing.
   const bool bind_v6 = options_.bind_ip.find(':') != std::string::npos;
@@ -93,8 +111,8 @@ absl::StatusOr<LegDescription> Engine::AddLeg(LegSpec spec) {
   if (spec.leg_id.empty() || spec.leg_id.size() > 64) {
     return absl::InvalidArgumentError("leg_id must be 1-64 characters");
   }
-  if (absl::Status family = CheckFamily(spec.config); !family.ok()) {
-    return family;
+  if (absl::Status valid = CheckLegConfig(spec.config); !valid.ok()) {
+    return valid;
   }
   std::lock_guard<std::mutex> lock(mutex_);
   auto room_it = rooms_.find(spec.room_id);
@@ -224,23 +242,7 @@ absl::StatusOr<LegDescription> Engine::UpdateLeg(const std::string& room_id,
     }
     config.remote_key = update.remote_key;
   }
-  if (config.telephone_event_payload_type != 0 &&
-      config.telephone_event_payload_type == config.payload_type) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "payload type ", static_cast<int>(config.payload_type),
-        " would carry both the leg's audio and its telephone events: voice "
-        "and telephone events need different payload types"));
-  }
-  for (const int pt : {static_cast<int>(config.payload_type),
-                       static_cast<int>(config.telephone_event_payload_type)}) {
-    if (config.rtcp_mux && pt >= 64 && pt <= 95) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "payload type ", pt,
-          " collides with RTCP packet types when RTCP is muxed (RFC 5761): "
-          "use 96-127"));
-    }
-  }
-  if (absl::Status family = CheckFamily(config); !family.ok()) return family;
+  if (absl::Status valid = CheckLegConfig(config); !valid.ok()) return valid;
   if (update.rotate_local_key && config.local_key) {
     auto key = srtp::SrtpKeyMaterial::Generate(config.local_key->suite());
     if (!key.ok()) return key.status();

@@ -172,7 +172,9 @@ class Engine {
   LegDescription Describe(const std::string& room_id, const RoomRecord& room,
                           const std::string& leg_id, const LegRecord& leg);
   Worker* PickWorker();
-  absl::Status CheckFamily(const LegConfig& config) const;
+  // What no phone could use: equal voice and event payload types, payload
+  // types that muxed RTCP would misread, a remote of the other IP family.
+  absl::Status CheckLegConfig(const LegConfig& config) const;
 
   const EngineOptions options_;
   const Clock& clock_;
