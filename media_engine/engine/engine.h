@@ -165,8 +165,6 @@ class Engine {
     std::vector<RoutingEntry> routing;
     uint64_t generation = 0;
     absl::Time create_time;
-    std::string last_routing_request_id;
-    RoutingResult last_routing_result;
   };
 
   LegDescription Describe(const std::string& room_id, const RoomRecord& room,

@@ -581,11 +581,8 @@ class PrivacyTest(unittest.TestCase):
                              "%s heard %s, expected only %d" %
                              (leg, sorted(set(samples)), expected))
 
-    def test_whisper_then_barge_and_foreign_source(self):
-        self.assertNotEqual(g711(A + S), A)
-        self.assertNotEqual(g711(C + S), C)
-        self.assertEqual(g711(A), A)
-        self.engine.set_routing(self.room, WHISPER)
+    def start_senders(self):
+        """Each party sends its constant level, paced, until the test ends."""
         sender = PacedSender([
             RtpStream(self.sockets["customer"], self.destination("customer"),
                       CUSTOMER_VALUE, 0x11111111),
@@ -596,6 +593,14 @@ class PrivacyTest(unittest.TestCase):
                       0x33333333),
         ]).start()
         self.addCleanup(sender.stop)
+        return sender
+
+    def test_whisper_then_barge_and_foreign_source(self):
+        self.assertNotEqual(g711(A + S), A)
+        self.assertNotEqual(g711(C + S), C)
+        self.assertEqual(g711(A), A)
+        self.engine.set_routing(self.room, WHISPER)
+        sender = self.start_senders()
 
         # WHISPER: the customer hears the agent and nothing else, from its
         # first packet on (only silence before the agent's audio arrives).
@@ -641,16 +646,7 @@ class PrivacyTest(unittest.TestCase):
 
     def test_played_audio_reaches_its_sink_alone_on_top_of_the_mix(self):
         self.engine.set_routing(self.room, WHISPER)
-        sender = PacedSender([
-            RtpStream(self.sockets["customer"], self.destination("customer"),
-                      CUSTOMER_VALUE, 0x11111111),
-            RtpStream(self.sockets["agent"], self.destination("agent"),
-                      AGENT_VALUE, 0x22222222),
-            RtpStream(self.sockets["supervisor"],
-                      self.destination("supervisor"), SUPERVISOR_VALUE,
-                      0x33333333),
-        ]).start()
-        self.addCleanup(sender.stop)
+        sender = self.start_senders()
         self.assert_steady("customer", A)
         # One second of a constant level, played to the customer only (as
         # the broker plays an announcement on barge).
